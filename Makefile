@@ -1,0 +1,38 @@
+# peersim: the two commands a newcomer needs are `make run` and `make test`.
+# Both create .venv with a Python >= 3.12 (found by .ci/find-python) and install peersim into it.
+
+PYTHON ?= $(shell .ci/find-python)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-slow bench install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no Python >= 3.12 found (see message above)"; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+## run: install and run the default scenario (own local coordinator, Fredericia, 5 years)
+run: $(STAMP)
+	$(BIN)/peersim $(ARGS)
+
+## test: install and run the default (fast) test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+## test-slow: also the slow, many-replication checks
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m "" $(ARGS)
+
+## bench: replications per second and whole-process time, on this machine
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) outputs multirun .pytest_cache build dist
