@@ -1,0 +1,132 @@
+"""The ``peersim`` command: a Hydra app around :func:`peersim.run.run`.
+
+    peersim                                        # own local coordinator, Fredericia, 5 years
+    peersim scenario=partnership municipality=fredericia seed=7
+    peersim -m scenario=local_coordinator,partnership seed=1,2,3
+
+Before Hydra starts, the command line is composed once against the schema so that bad input
+stops with one line naming the key and what is allowed (exit code 2), before any output folder
+is created.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from peersim.params import ConfigError
+
+# Hydra flags that take a value, and flags that change what Hydra does (then we do not pre-check)
+_VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
+                "--package", "-p", "--experimental-rerun"}
+_SPECIAL_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
+                  "--shell-completion", "-sc", "--resolve", "--config-path", "-cp",
+                  "--config-name", "-cn", "--experimental-rerun"}
+
+
+def _overrides(argv: list[str]) -> list[str] | None:
+    """The plain overrides of a command line, or None if Hydra should handle it all itself."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _SPECIAL_FLAGS or arg.split("=", 1)[0] in _SPECIAL_FLAGS:
+            return None
+        if arg in _VALUE_FLAGS:
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        out.append(arg)
+    return out
+
+
+def _first_of_sweeps(overrides: list[str]) -> list[str]:
+    """Replace each sweep (``a,b,c``, ``range(...)``, ``choice(...)``) by its first value."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    out = []
+    for raw, ov in zip(overrides, parsed, strict=True):
+        if ov.is_sweep_override():
+            first = next(iter(ov.sweep_string_iterator()))
+            out.append(f"{ov.get_key_element()}={first}")
+        else:
+            out.append(raw)
+    return out
+
+
+def precheck(argv: list[str]) -> None:
+    """Compose and validate the command line once; raise ConfigError with one clear line."""
+    from peersim.config import compose_config, explain, to_params
+
+    overrides = _overrides(argv)
+    if overrides is None:
+        return
+    try:
+        overrides = _first_of_sweeps(overrides)
+    except Exception as exc:  # the override grammar
+        raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
+    overrides = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+    to_params(compose_config(overrides))
+
+
+def _quiet_libraries() -> None:
+    """Hydra logs at INFO; Mesa logs every step and matplotlib its font cache at that level."""
+    import logging
+
+    for name in ("MESA", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _task(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from peersim.config import to_params
+    from peersim.run import run
+
+    try:
+        params = to_params(cfg)
+    except ConfigError as exc:
+        print(f"peersim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    _quiet_libraries()
+    out = Path(HydraConfig.get().runtime.output_dir)
+    t0 = time.perf_counter()
+    result = run(params)
+    result.write(out)
+    s = result.summary
+    print(
+        f"peersim {s['scenario']} | {s['municipality']} | seed {s['seed']} | {s['years']} years "
+        f"({time.perf_counter() - t0:.2f} s)\n"
+        f"  courses started {s['courses_started']} ({s['courses_per_year']:.1f}/yr), "
+        f"citizens referred {s['citizens_referred']}, started {s['citizens_started']}, "
+        f"completed {s['citizens_completed']}, gave up waiting {s['citizens_gave_up_waiting']}\n"
+        f"  volunteers recruited {s['volunteers_recruited']}, active at end {s['volunteers_active_end']}, "
+        f"burnouts {s['volunteer_burnouts']}; attributable successes {s['successes']}\n"
+        f"  outputs: {out}"
+    )
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    try:
+        precheck(argv)
+    except ConfigError as exc:
+        print(f"peersim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+    import hydra
+
+    from peersim.config import conf_dir, register_schema
+
+    register_schema()
+    app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)
+    app()
+
+
+if __name__ == "__main__":
+    main()

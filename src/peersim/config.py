@@ -1,0 +1,160 @@
+"""Hydra at the edge: find ``conf/``, compose it against the schema, turn it into parameters.
+
+Nothing else in peersim imports Hydra or OmegaConf. Errors from composition (a typo in a key, a
+wrong type, an unknown option) are condensed here into one line that names the key and what is
+allowed, as :class:`~peersim.params.ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+from peersim.params import ConfigError, PeersimConfig, validate
+
+SCHEMA_NAME = "peersim_schema"
+
+
+def conf_dir() -> Path:
+    """The ``conf/`` folder: shipped inside the wheel, or the repository's top-level one."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parents[1] / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"peersim cannot find its conf/ folder (looked in {here / 'conf'} and {here.parents[1] / 'conf'})"
+    )
+
+
+def register_schema() -> None:
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=PeersimConfig)
+
+
+def group_options(group: str) -> list[str]:
+    """The selectable options of a config group (files starting with ``_`` are shared parts)."""
+    folder = conf_dir() / group
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def _schema_fields(key: str) -> list[str] | None:
+    """Field names of the dataclass at a dotted key of the schema, or None."""
+    node: Any = PeersimConfig
+    for part in [p for p in key.split(".") if p]:
+        if not dataclasses.is_dataclass(node):
+            return None
+        types = {f.name: f.type for f in dataclasses.fields(node)}
+        if part not in types:
+            return None
+        hint = types[part]
+        node = _resolve_type(hint)
+    if dataclasses.is_dataclass(node):
+        return [f.name for f in dataclasses.fields(node)]
+    return None
+
+
+def _resolve_type(hint: Any) -> Any:
+    import peersim.params as p
+
+    if isinstance(hint, str):
+        return getattr(p, hint, None)
+    return hint
+
+
+def explain(exc: BaseException) -> str:
+    """One line that names the key and what is allowed, from a Hydra/OmegaConf error."""
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, MissingConfigException) or "Could not find" in str(exc):
+        text = str(exc)
+        m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
+        if m:
+            group, option = m.group(1), m.group(2)
+            opts = group_options(group) if (conf_dir() / group).is_dir() else []
+            allowed = ", ".join(opts) if opts else "(see conf/)"
+            return f"{group}={option}: unknown option; choose one of: {allowed}"
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, OmegaConfBaseException):
+        key = getattr(cause, "full_key", None) or ""
+        msg = str(getattr(cause, "msg", "") or str(cause)).splitlines()[0]
+        m = re.search(r"Key '([^']+)' not in '(\w+)'", msg) or re.search(
+            r"Key '([^']+)' is not in struct", msg
+        )
+        if m:
+            parent = key.rsplit(".", 1)[0] if "." in key else ""
+            fields = _schema_fields(parent) or []
+            where = parent or "the top level"
+            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], fields, n=1)
+            guess = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = f"; allowed keys in {where}: {', '.join(fields)}" if fields else ""
+            return f"unknown key '{key}'{guess}{hint}"
+        m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
+        if m:
+            return f"{key}: expected {m.group(3).lower()}, got '{m.group(1)}'"
+        if "Missing mandatory value" in msg:
+            return f"{key}: no value set (it must be set by the scenario or on the command line)"
+        return f"{key}: {msg}" if key else msg
+    first = str(exc).strip().splitlines()
+    return first[0] if first else type(exc).__name__
+
+
+def to_params(cfg: DictConfig) -> PeersimConfig:
+    """Convert a composed config (without its ``hydra`` node) into validated parameters."""
+    try:
+        if "hydra" in cfg:
+            cfg = cfg.copy()
+            with open_dict(cfg):
+                del cfg["hydra"]
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(explain(exc)) from None
+    assert isinstance(obj, PeersimConfig)
+    return validate(obj)
+
+
+def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False) -> DictConfig:
+    """Compose ``conf/`` with Hydra-style overrides, e.g. ``["scenario=partnership", "seed=7"]``."""
+    register_schema()
+    gh = GlobalHydra.instance()
+    if gh.is_initialized():
+        gh.clear()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+            return compose(
+                "config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
+    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
+        raise ConfigError(explain(exc)) from None
+    except Exception as exc:  # hydra's override grammar errors, and the like
+        if type(exc).__module__.startswith(("hydra", "omegaconf")):
+            raise ConfigError(explain(exc)) from None
+        raise
+
+
+def load_config(overrides: Sequence[str] = ()) -> PeersimConfig:
+    """Compose and validate: the Python API's way to build a run's parameters."""
+    return to_params(compose_config(overrides))
+
+
+def as_dict(params: PeersimConfig) -> dict[str, Any]:
+    return dataclasses.asdict(params)
+
+
+def config_hash(params: PeersimConfig) -> str:
+    """A short stable hash of the resolved parameters (identifies a configuration in outputs)."""
+    text = json.dumps(as_dict(params), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,212 @@
+"""Coordinators: a weekly hours budget, spent in a fixed order of priorities.
+
+Course capacity and fidelity are not typed in; they emerge from this budget. Each week a
+coordinator spends, while hours last:
+
+1. admin (a fixed share: reporting, fidelity measurement, steering group),
+2. the running courses (hours per course-week) and supervision of their leaders,
+3. companionship workshops that are due,
+4. a training cohort in progress (a week of training counts only if its hours are given),
+5. forming courses (hours accumulate per course; a new one is begun only while the number of
+   courses the budget can carry is not reached, citizens wait and two volunteers are free),
+6. volunteer recruitment when the pipeline is below what that capacity needs,
+7. intro meetings that are due (paused while the waiting list is long),
+
+and the rest is idle. A coordinator can serve several municipalities (its ``coordinator_group``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+from peersim.params import CoordinatorParams
+from peersim.volunteer import VolunteerState
+
+if TYPE_CHECKING:
+    from peersim.model import PeersimModel
+    from peersim.municipality import Municipality
+
+ACTIVITIES = (
+    "admin", "course_formation", "course_running", "supervision", "recruitment", "training",
+    "intro_meetings", "companionship", "idle",
+)
+
+
+class Coordinator(Agent):
+    def __init__(self, model: PeersimModel, index: int, name: str,
+                 municipalities: list[Municipality], params: CoordinatorParams) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = name
+        self.municipalities = municipalities
+        self.cp = params
+        self.budget = params.fte * params.productive_hours_per_fte_year / 52.0
+        vp = model.p.volunteers
+        planned = min(1.0, params.supervision_hours_per_leader_week / vp.supervision_standard_hours_per_leader_week)
+        self.supervision_level = planned          # this week's level (0-1), read by volunteers
+        self.supervision_recent = planned         # smoothed, read by fidelity
+        self.forming: dict[int, float] = {}       # municipality index -> hours put into forming a course
+        self.campaign_hours: float | None = None
+        self.cohort = np.empty(0, dtype=np.int64)
+        self.cohort_weeks = 0
+        n = len(municipalities)
+        every = 52.0 / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
+        self.intro_every = every
+        self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) for i in range(n)]
+        self.next_workshop = [0] * n
+        self.intro_hours = [0.0] * n
+        self.cohort_hours = 0.0
+        self.hours = dict.fromkeys(ACTIVITIES, 0.0)
+        self.capacity = self._capacity()
+
+    # -- capacity ---------------------------------------------------------------------------
+    def _capacity(self) -> int:
+        """How many courses the budget can carry at once (at least one)."""
+        cp, model = self.cp, self.model
+        every_w = model.p.companionship.workshop_every_weeks
+        other = len(self.municipalities) * (
+            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / 52.0 + cp.hours_per_workshop / every_w
+        )
+        per_course = cp.hours_per_course_week + model.p.course.leaders_per_course * cp.supervision_hours_per_leader_week
+        free = self.budget * (1.0 - cp.admin_share) - other
+        if per_course <= 0:
+            return 10**6
+        return max(1, int(free // per_course))
+
+    def volunteers_needed(self) -> int:
+        leaders = self.model.p.course.leaders_per_course
+        return math.ceil(leaders * self.capacity * (1.0 + self.cp.volunteer_reserve_share))
+
+    # -- the week ---------------------------------------------------------------------------
+    def _spend(self, activity: str, hours: float) -> float:
+        take = min(hours, self.remaining)
+        if take > 0:
+            self.remaining -= take
+            self.hours[activity] += take
+        return take
+
+    def work(self) -> None:
+        model = self.model
+        week = model.week
+        cp = self.cp
+        self.hours = dict.fromkeys(ACTIVITIES, 0.0)
+        self.remaining = self.budget
+
+        self._spend("admin", cp.admin_share * self.budget)
+        every_steer = 52 // cp.steering_meetings_per_year if cp.steering_meetings_per_year else 0
+        if every_steer and week % every_steer == 0:
+            model.tally("new_steering_meetings", len(self.municipalities))
+
+        running = [c for c in model.running if c.coordinator == self.index]
+        self._spend("course_running", cp.hours_per_course_week * len(running))
+        leaders = model.p.course.leaders_per_course * len(running)
+        if leaders:
+            given = self._spend("supervision", cp.supervision_hours_per_leader_week * leaders)
+            standard = model.p.volunteers.supervision_standard_hours_per_leader_week
+            self.supervision_level = min(1.0, given / leaders / standard)
+            self.supervision_recent += 0.1 * (self.supervision_level - self.supervision_recent)
+
+        self._workshops(week)
+        self._training(week)
+        self._form_courses(week, len(running))
+        self._recruit(week)
+        self._intro_meetings(week)
+        self.hours["idle"] += self.remaining
+        self.remaining = 0.0
+
+    def _workshops(self, week: int) -> None:
+        model, cp = self.model, self.cp
+        every = model.p.companionship.workshop_every_weeks
+        for i, m in enumerate(self.municipalities):
+            if week < self.next_workshop[i] or not model.companionship_open(m.index, week):
+                continue
+            if self.remaining >= cp.hours_per_workshop:
+                self._spend("companionship", cp.hours_per_workshop)
+                model.workshop_until[m.index] = week + every
+                self.next_workshop[i] = week + every
+                model.tally("new_workshops", 1)
+
+    def _training(self, week: int) -> None:
+        """Train the current cohort: it needs ``training_weeks`` weeks and that many weeks' worth
+        of hours; a week with fewer hours only moves it on by the hours given."""
+        model, cp = self.model, self.cp
+        vols = model.volunteers
+        if self.cohort.size == 0:
+            recruits = vols.rows_in(self.index, VolunteerState.RECRUITED)
+            if recruits.size == 0:
+                return
+            self.cohort = recruits
+            self.cohort_weeks = 0
+            self.cohort_hours = 0.0
+            vols.state[recruits] = VolunteerState.IN_TRAINING
+            model.tally("new_trainees", int(recruits.size))
+        need = cp.training_weeks * cp.training_hours_per_week
+        given = self._spend("training", min(cp.training_hours_per_week, need - self.cohort_hours))
+        if given <= 0:
+            return
+        self.cohort_hours += given
+        self.cohort_weeks += 1
+        if self.cohort_weeks >= cp.training_weeks and self.cohort_hours >= need - 1e-9:
+            model.graduate(self, self.cohort)
+            self.cohort = self.cohort[:0]
+
+    def _form_courses(self, week: int, n_running: int) -> None:
+        model, cp = self.model, self.cp
+        vols = model.volunteers
+        leaders = model.p.course.leaders_per_course
+        need_hours = cp.hours_per_course_formation
+        # longest waiting list first
+        order = sorted(self.municipalities, key=lambda m: -model.waiting_count(m.index))
+        for m in order:
+            i = m.index
+            if i not in self.forming:
+                free = vols.rows_in(self.index, VolunteerState.AVAILABLE).size
+                if (n_running + len(self.forming) >= self.capacity
+                        or model.waiting_count(i) < model.p.course.min_participants_to_start
+                        or free < leaders * (len(self.forming) + 1)):
+                    continue
+                self.forming[i] = 0.0
+            if self.forming[i] < need_hours:
+                self.forming[i] += self._spend("course_formation", need_hours - self.forming[i])
+            if self.forming[i] >= need_hours - 1e-9 and model.start_course(self, m):
+                del self.forming[i]
+
+    def _recruit(self, week: int) -> None:
+        model, cp = self.model, self.cp
+        vols = model.volunteers
+        pipeline = vols.rows_in(
+            self.index, VolunteerState.RECRUITED, VolunteerState.IN_TRAINING,
+            VolunteerState.AVAILABLE, VolunteerState.LEADING, VolunteerState.RESTING,
+        ).size
+        if self.campaign_hours is None:
+            if pipeline >= self.volunteers_needed():
+                return
+            self.campaign_hours = 0.0
+        self.campaign_hours += self._spend("recruitment", cp.hours_per_recruitment_campaign - self.campaign_hours)
+        if self.campaign_hours >= cp.hours_per_recruitment_campaign - 1e-9:
+            self.campaign_hours = None
+            k = int(model.streams["volunteers"].poisson(cp.recruits_per_campaign_mean))
+            model.recruit(self, k)
+
+    def _intro_meetings(self, week: int) -> None:
+        """Prepare and hold the intro meetings that are due (hours accumulate across weeks)."""
+        model, cp = self.model, self.cp
+        cap = model.p.referral.waiting_list_target_courses * model.p.course.max_participants
+        for i, m in enumerate(self.municipalities):
+            if week < self.next_intro[i]:
+                continue
+            if self.intro_hours[i] == 0.0 and model.waiting_count(m.index) > cap:
+                self.next_intro[i] = week + 4  # enough citizens wait; look again in a month
+                continue
+            self.intro_hours[i] += self._spend("intro_meetings", cp.hours_per_intro_meeting - self.intro_hours[i])
+            if self.intro_hours[i] >= cp.hours_per_intro_meeting - 1e-9:
+                self.intro_hours[i] = 0.0
+                m.hold_intro_meeting()
+                self.next_intro[i] += self.intro_every
+                if self.next_intro[i] <= week:
+                    self.next_intro[i] = week + self.intro_every
+                model.tally("new_intro_meetings", 1)

@@ -1,0 +1,67 @@
+"""Group courses: a plain record, not an agent.
+
+A course has two volunteer leaders, at most ``max_participants`` citizens, a fixed number of
+weekly sessions, a start week and a fidelity level (0-1) that emerges from its drivers when it
+is formed (see :func:`course_fidelity`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from peersim.params import FidelityParams
+
+
+@dataclass
+class Course:
+    course_id: int
+    municipality: int
+    coordinator: int
+    start_week: int
+    sessions_planned: int
+    fidelity: float
+    leaders: np.ndarray                      # volunteer rows, always two while running
+    participants: np.ndarray                 # citizen rows enrolled at the start
+    sessions_held: int = 0
+    end_week: int = -1
+    cancelled: bool = False
+    leader_changes: int = 0
+    history: list[int] = field(default_factory=list)  # every volunteer who led it
+
+    @property
+    def running(self) -> bool:
+        return self.end_week < 0
+
+
+def course_fidelity(fp: FidelityParams, *, training_quality: float, supervision_level: float,
+                    role_support: float, leader_courses_led: np.ndarray,
+                    rng: np.random.Generator) -> float:
+    """Fidelity of a new course from its drivers: the leaders' training, the supervision they get
+    (relative to the standard), the coordinator's safety-net role and the leaders' experience."""
+    experience = float(np.minimum(1.0, leader_courses_led / fp.experience_courses_for_full).mean())
+    value = (
+        fp.weight_training * training_quality
+        + fp.weight_supervision * supervision_level
+        + fp.weight_role_support * role_support
+        + fp.weight_experience * experience
+        + fp.noise_sd * rng.standard_normal()
+    )
+    return float(min(1.0, max(0.0, value)))
+
+
+def courses_to_frame(courses: list[Course], municipality_names: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame({
+        "course_id": [c.course_id for c in courses],
+        "municipality": [municipality_names[c.municipality] for c in courses],
+        "start_week": [c.start_week for c in courses],
+        "end_week": [c.end_week if c.end_week >= 0 else None for c in courses],
+        "participants": [int(c.participants.size) for c in courses],
+        "sessions_held": [c.sessions_held for c in courses],
+        "fidelity": [c.fidelity for c in courses],
+        "cancelled": [c.cancelled for c in courses],
+        "leader_changes": [c.leader_changes for c in courses],
+    })

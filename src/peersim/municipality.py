@@ -1,0 +1,66 @@
+"""Municipalities: the eligible target pool and the two referral channels.
+
+The eligible pool is a count, not agents. Each week municipal staff refer a share of it
+(``staff_referral_rate_per_year / 52`` scaled by awareness), and citizens who came to last week's
+intro meetings refer themselves. Awareness starts low, rises with each intro meeting and fades
+slowly toward a floor. The pool is renewed as people enter and leave eligibility.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+from peersim.params import MunicipalityParams, ReferralParams
+
+if TYPE_CHECKING:
+    from peersim.model import PeersimModel
+
+
+class Municipality(Agent):
+    def __init__(self, model: PeersimModel, index: int, params: MunicipalityParams,
+                 referral: ReferralParams, implementation: str) -> None:
+        super().__init__(model)
+        self.index = index
+        self.params = params
+        self.rp = referral
+        self.implementation = implementation
+        self.adults = params.population * params.adult_share
+        self.pool_size = self.adults * params.eligible_share       # eligible adults at start
+        self.pool = self.pool_size                                   # eligible, not yet referred
+        self.awareness = referral.initial_awareness
+        self.meetings_last_week = 0
+        self.coordinator = None  # set by the model
+        # ledger of what happened here
+        self.referred_staff = 0
+        self.referred_self = 0
+
+    @property
+    def name(self) -> str:
+        return self.params.name
+
+    def refer(self, week: int, rng: np.random.Generator) -> tuple[int, int]:
+        """This week's referrals: (by staff, self-referred after intro meetings)."""
+        rp = self.rp
+        turnover = self.params.eligible_turnover_per_year / 52.0
+        self.pool += turnover * (self.pool_size - self.pool)
+        p_staff = rp.staff_referral_rate_per_year * self.awareness / 52.0
+        available = int(self.pool)
+        staff = int(rng.binomial(available, min(1.0, p_staff))) if available > 0 else 0
+        self_ref = 0
+        if self.meetings_last_week:
+            attendees = int(rng.poisson(rp.intro_meeting_attendees_mean * self.meetings_last_week))
+            self_ref = int(rng.binomial(attendees, rp.self_referral_share_of_attendees))
+            self_ref = min(self_ref, max(0, available - staff))
+            self.meetings_last_week = 0
+        self.pool -= staff + self_ref
+        self.referred_staff += staff
+        self.referred_self += self_ref
+        self.awareness -= rp.awareness_decay_per_week * (self.awareness - rp.awareness_floor)
+        return staff, self_ref
+
+    def hold_intro_meeting(self) -> None:
+        self.meetings_last_week += 1
+        self.awareness += self.rp.awareness_gain_per_intro_meeting * (1.0 - self.awareness)

@@ -1,0 +1,267 @@
+"""The typed parameter schema of peersim.
+
+These dataclasses declare *types and allowed ranges only*. Every value lives once, in the
+top-level ``conf/`` folder, with its unit and source next to it. Hydra composes ``conf/`` against
+this schema (so a typo or a wrong type fails before the run), and :func:`validate` checks the
+ranges. The model and the economics layer receive these objects, never a ``DictConfig``.
+
+Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(...))``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, of the wrong type or out of range (one-line message)."""
+
+
+def between(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
+    return {"lo": lo, "hi": hi}
+
+
+def one_of(*choices: str) -> dict[str, Any]:
+    return {"choices": choices}
+
+
+SHARE = between(0.0, 1.0)
+NONNEG = between(0.0, None)
+POSITIVE_INT = between(1, None)
+
+IMPLEMENTATIONS = ("local_coordinator", "partnership")
+SUBGROUPS = ("significant", "reduced", "mild")
+
+
+@dataclass
+class ScenarioParams:
+    name: str
+    implementation: str = field(metadata=one_of(*IMPLEMENTATIONS))
+    description: str
+
+
+@dataclass
+class MunicipalityParams:
+    name: str
+    label: str
+    population: int = field(metadata=between(1, 10_000_000))
+    adult_share: float = field(metadata=SHARE)
+    eligible_share: float = field(metadata=SHARE)
+    eligible_turnover_per_year: float = field(metadata=SHARE)
+    coordinator_group: str
+
+
+@dataclass
+class ReferralParams:
+    staff_referral_rate_per_year: float = field(metadata=SHARE)
+    initial_awareness: float = field(metadata=SHARE)
+    awareness_floor: float = field(metadata=SHARE)
+    awareness_gain_per_intro_meeting: float = field(metadata=SHARE)
+    awareness_decay_per_week: float = field(metadata=SHARE)
+    intro_meeting_attendees_mean: float = field(metadata=NONNEG)
+    self_referral_share_of_attendees: float = field(metadata=SHARE)
+    decline_at_referral: float = field(metadata=SHARE)
+    giveup_hazard_per_week: float = field(metadata=SHARE)
+    waiting_list_target_courses: float = field(metadata=NONNEG)
+
+
+@dataclass
+class CoordinatorParams:
+    fte: float = field(metadata=between(0.0, 50.0))
+    productive_hours_per_fte_year: float = field(metadata=between(1.0, 2080.0))
+    admin_share: float = field(metadata=SHARE)
+    hours_per_course_formation: float = field(metadata=NONNEG)
+    hours_per_course_week: float = field(metadata=NONNEG)
+    supervision_hours_per_leader_week: float = field(metadata=NONNEG)
+    hours_per_recruitment_campaign: float = field(metadata=NONNEG)
+    recruits_per_campaign_mean: float = field(metadata=NONNEG)
+    training_weeks: int = field(metadata=POSITIVE_INT)
+    training_hours_per_week: float = field(metadata=NONNEG)
+    training_quality: float = field(metadata=SHARE)
+    role_support: float = field(metadata=SHARE)
+    intro_meetings_per_year: float = field(metadata=between(0.0, 52.0))
+    hours_per_intro_meeting: float = field(metadata=NONNEG)
+    hours_per_workshop: float = field(metadata=NONNEG)
+    volunteer_reserve_share: float = field(metadata=between(0.0, 5.0))
+    steering_meetings_per_year: int = field(metadata=between(0, 12))
+
+
+@dataclass
+class CourseParams:
+    max_participants: int = field(metadata=between(1, 20))
+    min_participants_to_start: int = field(metadata=between(1, 20))
+    sessions: int = field(metadata=between(1, 52))
+    leaders_per_course: int = field(metadata=between(2, 2))
+    decline_at_invitation: float = field(metadata=SHARE)
+    attendance_mean: float = field(metadata=between(0.01, 0.99))
+    attendance_concentration: float = field(metadata=between(0.1, None))
+    dropout_per_session: float = field(metadata=SHARE)
+    completion_min_share: float = field(metadata=SHARE)
+
+
+@dataclass
+class VolunteerParams:
+    strain_per_course_week: float = field(metadata=NONNEG)
+    strain_recovery_per_week: float = field(metadata=SHARE)
+    supervision_buffer: float = field(metadata=SHARE)
+    supervision_standard_hours_per_leader_week: float = field(metadata=between(0.01, None))
+    coleader_buffer: float = field(metadata=SHARE)
+    burnout_threshold: float = field(metadata=between(0.0, 5.0))
+    burnout_steepness: float = field(metadata=between(0.001, 5.0))
+    burnout_hazard_max_per_week: float = field(metadata=SHARE)
+    exit_rate_per_year: float = field(metadata=between(0.0, 10.0))
+    exit_rate_strain_per_year: float = field(metadata=between(0.0, 10.0))
+    pause_mean_weeks: float = field(metadata=between(1.0, None))
+    leave_after_burnout_share: float = field(metadata=SHARE)
+    rest_weeks_after_course: int = field(metadata=between(0, 52))
+    training_dropout_share: float = field(metadata=SHARE)
+    own_recovery_setback_qpr: float = field(metadata=between(0.0, 60.0))
+    own_recovery_regain_per_week: float = field(metadata=SHARE)
+    former_participant_volunteer_share: float = field(metadata=SHARE)
+    former_participant_delay_weeks: int = field(metadata=between(0, 520))
+
+
+@dataclass
+class RecoveryParams:
+    subgroup_shares: list[float]
+    baseline_qpr_mean: list[float]
+    baseline_qpr_sd: float = field(metadata=between(0.0, 30.0))
+    sau_drift_qpr: float = field(metadata=between(-30.0, 30.0))
+    weekly_persistence: float = field(metadata=between(0.0, 0.999))
+    fluctuation_sd: float = field(metadata=between(0.0, 30.0))
+    effect_full_dose_qpr: float = field(metadata=between(0.0, 60.0))
+    effect_heterogeneity_sd: float = field(metadata=between(0.0, 5.0))
+    fidelity_reference: float = field(metadata=between(0.01, 1.0))
+    decay_per_week: float = field(metadata=SHARE)
+    decay_per_week_companionship: float = field(metadata=SHARE)
+    success_improvement_qpr: float = field(metadata=between(0.0, 60.0))
+    success_sustain_weeks: int = field(metadata=between(1, 520))
+    follow_up_weeks: int = field(metadata=between(1, 1040))
+
+
+@dataclass
+class CompanionshipParams:
+    uptake: float = field(metadata=SHARE)
+    weeks_from_course_start: int = field(metadata=between(0, 520))
+    workshop_every_weeks: int = field(metadata=between(1, 52))
+
+
+@dataclass
+class FidelityParams:
+    weight_training: float = field(metadata=SHARE)
+    weight_supervision: float = field(metadata=SHARE)
+    weight_role_support: float = field(metadata=SHARE)
+    weight_experience: float = field(metadata=SHARE)
+    experience_courses_for_full: float = field(metadata=between(0.1, 50.0))
+    noise_sd: float = field(metadata=between(0.0, 1.0))
+
+
+@dataclass
+class OutputParams:
+    charts: bool
+    parquet: bool
+    csv: bool
+
+
+@dataclass
+class PeersimConfig:
+    """The root of a composed peersim configuration."""
+
+    seed: int = field(metadata=between(0, 2**63 - 1))
+    years: int = field(metadata=between(1, 50))
+    scenario: ScenarioParams
+    municipality: MunicipalityParams
+    extra_municipalities: list[MunicipalityParams]
+    referral: ReferralParams
+    coordinator: CoordinatorParams
+    course: CourseParams
+    volunteers: VolunteerParams
+    recovery: RecoveryParams
+    companionship: CompanionshipParams
+    fidelity: FidelityParams
+    output: OutputParams
+
+    @property
+    def weeks(self) -> int:
+        return self.years * 52
+
+    @property
+    def municipalities(self) -> list[MunicipalityParams]:
+        return [self.municipality, *self.extra_municipalities]
+
+
+def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
+    if "choices" in meta and value not in meta["choices"]:
+        allowed = ", ".join(meta["choices"])
+        raise ConfigError(f"{path}={value!r} is not allowed; choose one of: {allowed}")
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if value != value:  # NaN
+        raise ConfigError(f"{path} must be a number, got NaN")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if lo is not None and hi is not None:
+            rng = f"between {lo} and {hi}"
+        elif lo is not None:
+            rng = f">= {lo}"
+        else:
+            rng = f"<= {hi}"
+        raise ConfigError(f"{path} must be {rng}, got {value}")
+
+
+def _validate_tree(obj: Any, path: str) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = f"{path}.{f.name}" if path else f.name
+        if dataclasses.is_dataclass(value):
+            _validate_tree(value, key)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if dataclasses.is_dataclass(item):
+                    _validate_tree(item, f"{key}[{i}]")
+        else:
+            _check_field(key, value, dict(f.metadata))
+    check = getattr(obj, "validate", None)
+    if callable(check):
+        try:
+            check()
+        except ValueError as exc:  # the economics layer raises plain ValueError
+            raise ConfigError(str(exc)) from None
+
+
+def validate(cfg: PeersimConfig) -> PeersimConfig:
+    """Check every range and every cross-field rule; raise :class:`ConfigError` on the first."""
+    _validate_tree(cfg, "")
+    rec = cfg.recovery
+    if len(rec.subgroup_shares) != len(SUBGROUPS):
+        raise ConfigError(
+            f"recovery.subgroup_shares needs {len(SUBGROUPS)} shares ({', '.join(SUBGROUPS)}), "
+            f"got {len(rec.subgroup_shares)}"
+        )
+    if any(s < 0 for s in rec.subgroup_shares) or abs(sum(rec.subgroup_shares) - 1.0) > 1e-6:
+        raise ConfigError(
+            f"recovery.subgroup_shares must be >= 0 and sum to 1, got {list(rec.subgroup_shares)}"
+        )
+    if len(rec.baseline_qpr_mean) != len(SUBGROUPS) or not all(
+        0 <= m <= 60 for m in rec.baseline_qpr_mean
+    ):
+        raise ConfigError(
+            "recovery.baseline_qpr_mean needs 3 values between 0 and 60 (QPR-15 scale), "
+            f"got {list(rec.baseline_qpr_mean)}"
+        )
+    c = cfg.course
+    if c.min_participants_to_start > c.max_participants:
+        raise ConfigError(
+            f"course.min_participants_to_start ({c.min_participants_to_start}) must be <= "
+            f"course.max_participants ({c.max_participants})"
+        )
+    names = [m.name for m in cfg.municipalities]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"municipality names must be unique, got {names}")
+    f = cfg.fidelity
+    total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"fidelity weights must sum to 1, got {total:.4g}")
+    return cfg

@@ -1,0 +1,110 @@
+"""Weekly model-level records and the run summary.
+
+Names carry their meaning: ``n_*`` are stocks at the end of the week, ``new_*`` flows during the
+week, ``cum_*`` running totals of the flows; ``hours_*`` are coordinator hours spent that week;
+per-agent event weeks are ``ti_*``. One row per week; weeks are numbered from 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from peersim.coordinator import ACTIVITIES
+
+FLOWS = (
+    "new_citizens_referred", "new_referred_staff", "new_referred_self", "new_citizens_declined",
+    "new_citizens_gave_up", "new_citizens_started", "new_citizens_dropped_out",
+    "new_citizens_completed", "new_successes",
+    "new_courses_started", "new_courses_ended", "new_courses_cancelled", "new_course_sessions",
+    "new_attendances", "new_leader_replacements",
+    "new_volunteers_recruited", "new_former_participants_joined", "new_trainees",
+    "new_volunteers_trained", "new_training_dropouts", "new_volunteer_burnouts",
+    "new_volunteers_left", "new_volunteer_returns",
+    "new_intro_meetings", "new_workshops", "new_steering_meetings",
+)
+STOCKS = (
+    "n_waiting", "n_in_course", "n_companionship", "n_courses_running", "n_courses_forming",
+    "n_volunteers_recruited", "n_volunteers_in_training", "n_volunteers_available",
+    "n_volunteers_leading", "n_volunteers_resting", "n_volunteers_burned_out",
+    "n_volunteers_active", "n_volunteers_left",
+    "eligible_pool", "awareness_mean", "strain_mean", "supervision_level",
+    "qpr_mean_started", "qpr_cf_mean_started", "n_followed_started",
+)
+HOURS = tuple(f"hours_{a}" for a in ACTIVITIES) + ("hours_budget",)
+COLUMNS = FLOWS + STOCKS + HOURS
+
+
+class Recorder:
+    """Preallocated weekly table; ``row(week)`` gives the row to fill."""
+
+    def __init__(self, weeks: int) -> None:
+        self.weeks = weeks
+        self.col = {name: i for i, name in enumerate(COLUMNS)}
+        self.data = np.zeros((weeks + 1, len(COLUMNS)))  # row 0 = the state before week 1
+
+    def add(self, week: int, name: str, value: float) -> None:
+        self.data[week, self.col[name]] += value
+
+    def set(self, week: int, name: str, value: float) -> None:
+        self.data[week, self.col[name]] = value
+
+    def to_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.data[1:], columns=list(COLUMNS))
+        int_cols = [c for c in COLUMNS if c.startswith(("new_", "n_")) and c not in ("n_followed_started",)]
+        df[int_cols] = df[int_cols].round().astype("int64")
+        df["n_followed_started"] = df["n_followed_started"].round().astype("int64")
+        cum = df[list(FLOWS)].cumsum()
+        cum.columns = ["cum_" + c.removeprefix("new_") for c in FLOWS]
+        weeks = np.arange(1, self.weeks + 1)
+        front = pd.DataFrame({"week": weeks, "year": (weeks - 1) // 52 + 1})
+        return pd.concat([front, df, cum], axis=1)
+
+
+def _mean(s: pd.Series) -> float | None:
+    s = s.dropna()
+    return None if s.empty else float(s.mean())
+
+
+def summarize(ts: pd.DataFrame, citizens: pd.DataFrame, volunteers: pd.DataFrame,
+              courses: pd.DataFrame) -> dict:
+    """Flat key figures of one run (the model-specific part of ``summary.json``)."""
+    started = citizens[citizens["started"]]
+    years = ts["year"].max()
+    first3 = ts[ts["year"] <= 3]
+    last = ts.iloc[-1]
+    on_duty = ("available", "leading", "resting")
+    n_started = int(len(started))
+    return {
+        "courses_started": int(ts["new_courses_started"].sum()),
+        "courses_cancelled": int(ts["new_courses_cancelled"].sum()),
+        "courses_per_year": float(ts["new_courses_started"].sum() / years),
+        "courses_started_first_3y": int(first3["new_courses_started"].sum()),
+        "mean_course_size": _mean(courses["participants"]) if len(courses) else None,
+        "citizens_referred": int(len(citizens)),
+        "citizens_declined": int((citizens["state"] == "declined").sum()),
+        "citizens_started": n_started,
+        "citizens_started_first_3y": int(first3["new_citizens_started"].sum()),
+        "citizens_completed": int(citizens["completed"].sum()),
+        "citizens_dropped_out": int((citizens["state"] == "dropped_out").sum()),
+        "citizens_gave_up_waiting": int((citizens["state"] == "gave_up").sum()),
+        "citizens_waiting_end": int(last["n_waiting"]),
+        "mean_wait_weeks": _mean(started["wait_weeks"].astype(float)),
+        "volunteers_recruited": int(len(volunteers)),
+        "volunteers_trained": int(volunteers["ti_trained"].notna().sum()),
+        "volunteers_active_end": int(volunteers["state"].isin(on_duty).sum()),
+        "volunteer_burnouts": int(volunteers["n_burnouts"].sum()),
+        "volunteers_left": int((volunteers["state"] == "left").sum()),
+        "volunteer_returns": int(volunteers["n_returns"].sum()),
+        "fidelity_mean": _mean(courses["fidelity"]) if len(courses) else None,
+        "qpr_baseline_mean": _mean(started["qpr_baseline"]),
+        "qpr_change_mean": _mean(started["qpr_end_course"] - started["qpr_baseline"]),
+        "qpr_effect_attributable_mean": _mean(started["qpr_effect_end_course"]),
+        "qpr_effect_attributable_26w_mean": _mean(started["qpr_26w"] - started["qpr_cf_26w"]),
+        "successes": int(citizens["success"].sum()),
+        "success_rate": (float(citizens["success"].sum() / n_started) if n_started else None),
+        "coordinator_hours_total": float(ts["hours_budget"].sum()),
+        "coordinator_hours_idle_share": (
+            float(ts["hours_idle"].sum() / ts["hours_budget"].sum()) if ts["hours_budget"].sum() else None
+        ),
+    }
