@@ -7,8 +7,9 @@ coordinator spends, while hours last:
 2. the running courses (hours per course-week) and supervision of their leaders,
 3. companionship workshops that are due,
 4. a training cohort in progress (a week of training counts only if its hours are given),
-5. forming courses (hours accumulate per course; a new one is begun only while the number of
-   courses the budget can carry is not reached, citizens wait and two volunteers are free),
+5. forming courses (hours accumulate per course; it starts after at least ``formation_weeks``;
+   a new one is begun only while the number of courses the budget can carry is not reached,
+   citizens wait and two volunteers are free),
 6. volunteer recruitment when the pipeline is below what that capacity needs,
 7. intro meetings that are due (paused while the waiting list is long),
 
@@ -50,6 +51,7 @@ class Coordinator(Agent):
         self.supervision_level = planned          # this week's level (0-1), read by volunteers
         self.supervision_recent = planned         # smoothed, read by fidelity
         self.forming: dict[int, float] = {}       # municipality index -> hours put into forming a course
+        self.forming_since: dict[int, int] = {}   # municipality index -> week the forming began
         self.campaign_hours: float | None = None
         self.cohort = np.empty(0, dtype=np.int64)
         self.cohort_weeks = 0
@@ -170,10 +172,12 @@ class Coordinator(Agent):
                         or free < leaders * (len(self.forming) + 1)):
                     continue
                 self.forming[i] = 0.0
+                self.forming_since[i] = week
             if self.forming[i] < need_hours:
                 self.forming[i] += self._spend("course_formation", need_hours - self.forming[i])
-            if self.forming[i] >= need_hours - 1e-9 and model.start_course(self, m):
-                del self.forming[i]
+            ready = week - self.forming_since[i] >= model.p.course.formation_weeks
+            if ready and self.forming[i] >= need_hours - 1e-9 and model.start_course(self, m):
+                del self.forming[i], self.forming_since[i]
 
     def _recruit(self, week: int) -> None:
         model, cp = self.model, self.cp

@@ -93,6 +93,7 @@ class CourseParams:
     max_participants: int = field(metadata=between(1, 20))
     min_participants_to_start: int = field(metadata=between(1, 20))
     sessions: int = field(metadata=between(1, 52))
+    formation_weeks: int = field(metadata=between(0, 52))
     leaders_per_course: int = field(metadata=between(2, 2))
     decline_at_invitation: float = field(metadata=SHARE)
     attendance_mean: float = field(metadata=between(0.01, 0.99))
