@@ -33,13 +33,13 @@ import mesa
 import numpy as np
 
 from peersim.citizen import Citizen, CitizenRegistry, CitizenState
-from peersim.coordinator import Coordinator
+from peersim.coordinator import ACTIVITIES, Coordinator
 from peersim.course import Course, course_fidelity
 from peersim.municipality import Municipality
 from peersim.params import PeersimConfig
 from peersim.reporting import Recorder
 from peersim.streams import make_streams
-from peersim.volunteer import ON_DUTY_TABLE, Volunteer, VolunteerRegistry, VolunteerState
+from peersim.volunteer import ON_DUTY, ON_DUTY_TABLE, Volunteer, VolunteerRegistry, VolunteerState
 
 
 class PeersimModel(mesa.Model):
@@ -57,6 +57,10 @@ class PeersimModel(mesa.Model):
         self.running: list[Course] = []
         self.recorder = Recorder(self.weeks)
         self.pending_joiners: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        col = self.recorder.col
+        self._volunteer_cols = [col[f"n_volunteers_{s.name.lower()}"] for s in VolunteerState]
+        self._qpr_cols = [col["qpr_mean_started"], col["qpr_cf_mean_started"], col["n_followed_started"]]
+        self._hours_cols = [col[f"hours_{a}"] for a in ACTIVITIES] + [col["hours_budget"]]
 
         impl = params.scenario.implementation
         self.municipality_list = [
@@ -272,31 +276,30 @@ class PeersimModel(mesa.Model):
 
     # -- records ----------------------------------------------------------------------------
     def _collect(self) -> None:
-        week, rec = self.week, self.recorder
+        week = self.week
+        row = self.recorder.data[week]
+        col = self.recorder.col
         reg, vols = self.citizens, self.volunteers
         w = reg.window()
         cst = np.bincount(reg.state[w], minlength=len(CitizenState))
-        rec.set(week, "n_waiting", cst[CitizenState.WAITING])
-        rec.set(week, "n_in_course", cst[CitizenState.IN_COURSE])
-        rec.set(week, "n_companionship", np.count_nonzero(reg.companion[w] & (reg.comp_until[w] > week)))
-        rec.set(week, "n_courses_running", len(self.running))
-        rec.set(week, "n_courses_forming", sum(len(c.forming) for c in self.coordinator_list))
-        vst = vols.state[: vols.n]
-        counts = np.bincount(vst, minlength=len(VolunteerState))
-        for state in VolunteerState:
-            rec.set(week, f"n_volunteers_{state.name.lower()}", counts[state])
-        duty = ON_DUTY_TABLE[vst]
-        rec.set(week, "n_volunteers_active", np.count_nonzero(duty))
-        rec.set(week, "strain_mean", float(vols.strain[: vols.n][duty].mean()) if duty.any() else 0.0)
-        rec.set(week, "supervision_level", float(np.mean([c.supervision_level for c in self.coordinator_list])))
-        rec.set(week, "eligible_pool", sum(m.pool for m in self.municipality_list))
-        rec.set(week, "awareness_mean", float(np.mean([m.awareness for m in self.municipality_list])))
-        f, cf, k = reg.means
-        rec.set(week, "qpr_mean_started", f)
-        rec.set(week, "qpr_cf_mean_started", cf)
-        rec.set(week, "n_followed_started", k)
+        row[col["n_waiting"]] = cst[CitizenState.WAITING]
+        row[col["n_in_course"]] = cst[CitizenState.IN_COURSE]
+        row[col["n_companionship"]] = np.count_nonzero(reg.comp_until[w] > week)
+        row[col["n_courses_running"]] = len(self.running)
+        row[col["n_courses_forming"]] = sum(len(c.forming) for c in self.coordinator_list)
+        n = vols.n
+        counts = np.bincount(vols.state[:n], minlength=len(VolunteerState))
+        row[self._volunteer_cols] = counts
+        duty = counts[list(ON_DUTY)].sum()
+        row[col["n_volunteers_active"]] = duty
+        if duty:
+            strain = vols.strain[:n]
+            row[col["strain_mean"]] = strain.sum(where=ON_DUTY_TABLE[vols.state[:n]]) / duty
+        coords, munis = self.coordinator_list, self.municipality_list
+        row[col["supervision_level"]] = sum(c.supervision_level for c in coords) / len(coords)
+        row[col["eligible_pool"]] = sum(m.pool for m in munis)
+        row[col["awareness_mean"]] = sum(m.awareness for m in munis) / len(munis)
+        row[self._qpr_cols] = reg.means
         if week:
-            for c in self.coordinator_list:
-                for a, h in c.hours.items():
-                    rec.add(week, f"hours_{a}", h)
-                rec.add(week, "hours_budget", c.budget)
+            for c in coords:
+                row[self._hours_cols] += [*c.hours.values(), c.budget]

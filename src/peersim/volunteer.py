@@ -136,25 +136,32 @@ class VolunteerRegistry:
         n = self.n
         st = self.state[:n]
         s = self.strain[:n]
-        lead = st == VolunteerState.LEADING
-        if lead.any():
+        counts = np.bincount(st, minlength=len(VolunteerState))
+        empty = st[:0].astype(np.int64)
+        if counts[VolunteerState.LEADING]:
+            lead = st == VolunteerState.LEADING
             buf_s = 1.0 - vp.supervision_buffer * supervision_level[self.coordinator[:n][lead]]
             buf_c = 1.0 - vp.coleader_buffer * self.coleader_exp[:n][lead]
+            np.multiply(s, 1.0 - vp.strain_recovery_per_week, out=s, where=~lead)
             s[lead] += vp.strain_per_course_week * buf_s * buf_c
-        s[~lead] *= 1.0 - vp.strain_recovery_per_week
-        np.maximum(self.peak_strain[:n], s, out=self.peak_strain[:n])
-        self.setback[:n] *= 1.0 - vp.own_recovery_regain_per_week
+            pk = self.peak_strain[:n]
+            np.maximum(pk, s, out=pk)
+        else:
+            s *= 1.0 - vp.strain_recovery_per_week
+        if counts[VolunteerState.BURNED_OUT] or self.setback[:n].any():
+            self.setback[:n] *= 1.0 - vp.own_recovery_regain_per_week
 
-        duty = np.flatnonzero(ON_DUTY_TABLE[st])
-        burned = left = duty[:0]
-        if duty.size:
+        burned = left = back = quit_ = empty
+        paused = (st == VolunteerState.BURNED_OUT).nonzero()[0] if counts[VolunteerState.BURNED_OUT] else empty
+        if counts[list(ON_DUTY)].sum():
+            duty = ON_DUTY_TABLE[st].nonzero()[0]
             sd = s[duty]
             u = rng.random((2, duty.size))
-            p_burn = vp.burnout_hazard_max_per_week / (1.0 + np.exp(-(sd - vp.burnout_threshold) / vp.burnout_steepness))
-            p_exit = 1.0 - np.exp(-(vp.exit_rate_per_year + vp.exit_rate_strain_per_year * sd) / 52.0)
+            p_burn = vp.burnout_hazard_max_per_week / (1.0 + np.exp((vp.burnout_threshold - sd) / vp.burnout_steepness))
+            p_exit = 1.0 - np.exp((vp.exit_rate_per_year + vp.exit_rate_strain_per_year * sd) / -52.0)
             b = u[0] < p_burn
-            e = ~b & (u[1] < p_exit)
-            burned, left = duty[b], duty[e]
+            burned = duty[b]
+            left = duty[~b & (u[1] < p_exit)]
         if burned.size:
             self.state[burned] = VolunteerState.BURNED_OUT
             self.ti_burnout[burned] = week
@@ -164,11 +171,7 @@ class VolunteerRegistry:
         if left.size:
             self.state[left] = VolunteerState.LEFT
             self.ti_left[left] = week
-        # pauses end (not for those who burned out this very week)
-        paused = np.flatnonzero(st == VolunteerState.BURNED_OUT)
-        paused = paused[self.ti_burnout[paused] < week]
-        back = paused[:0]
-        quit_ = paused[:0]
+        # pauses end (only for those paused before this week)
         if paused.size:
             ends = paused[rng.random(paused.size) < 1.0 / vp.pause_mean_weeks]
             quit_ = ends[self.leave_after[ends]]
@@ -178,8 +181,9 @@ class VolunteerRegistry:
             self.state[back] = VolunteerState.RESTING
             self.rest_until[back] = week + vp.rest_weeks_after_course
             self.n_returns[back] += 1
-        rested = np.flatnonzero((st == VolunteerState.RESTING) & (self.rest_until[:n] <= week))
-        self.state[rested] = VolunteerState.AVAILABLE
+        if counts[VolunteerState.RESTING] or back.size:
+            rested = ((st == VolunteerState.RESTING) & (self.rest_until[:n] <= week)).nonzero()[0]
+            self.state[rested] = VolunteerState.AVAILABLE
         return {"burned": burned, "left": np.concatenate([left, quit_]), "returned": back}
 
     def to_frame(self, coordinator_names: list[str]) -> pd.DataFrame:

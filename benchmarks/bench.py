@@ -1,0 +1,79 @@
+"""peersim benchmark: replications per second on one core, and the whole-process time of `peersim`.
+
+    python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--json out.json]
+
+Replications are full 5-year runs of the scenario (simulation + tables, no files, no charts), as
+an experiment's replication loop does them. The process time is `peersim` from the command line
+(interpreter start, Hydra, simulation, Parquet/CSV and four PNG charts), median of three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from peersim import __version__, load_config, run
+from peersim.model import PeersimModel
+
+
+def replications_per_second(overrides: list[str], reps: int) -> dict:
+    params = load_config(overrides)
+    run(params)  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    for seed in range(reps):
+        params.seed = seed
+        run(params)
+    full = (time.perf_counter() - t0) / reps
+    t0 = time.perf_counter()
+    for seed in range(reps):
+        params.seed = seed
+        PeersimModel(params).run()
+    sim = (time.perf_counter() - t0) / reps
+    return {"seconds_per_replication": full, "replications_per_second": 1.0 / full,
+            "simulation_only_seconds": sim}
+
+
+def process_time(overrides: list[str]) -> float:
+    exe = shutil.which("peersim")
+    cmd = [exe] if exe else [sys.executable, "-m", "peersim.cli"]
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([*cmd, *overrides, f"hydra.run.dir={tmp}/run{i}"], check=True,
+                           capture_output=True, cwd=tmp)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="peersim benchmark")
+    ap.add_argument("--reps", type=int, default=40)
+    ap.add_argument("--scenario", default="local_coordinator")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    overrides = [f"scenario={args.scenario}"]
+    print(f"peersim {__version__} on Python {platform.python_version()}, {os.cpu_count()} cores, "
+          f"{platform.machine()}; scenario {args.scenario}, 5 years")
+    r = replications_per_second(overrides, args.reps)
+    print(f"  one core: {r['replications_per_second']:.1f} replications/s "
+          f"({1000 * r['seconds_per_replication']:.0f} ms each; simulation alone "
+          f"{1000 * r['simulation_only_seconds']:.0f} ms)")
+    p = process_time(overrides)
+    print(f"  whole process `peersim scenario={args.scenario}` (with files and charts): {p:.2f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({**r, "process_seconds": p, "scenario": args.scenario,
+                       "python": platform.python_version(), "version": __version__}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
