@@ -129,7 +129,8 @@ def qpr_over_time(ts: pd.DataFrame, citizens: pd.DataFrame, label: str = "") -> 
 
 def save_run_charts(result: RunResult, out: Path) -> list[Path]:
     s = result.summary
-    label = (f"{result.params.scenario.description}; {s['municipality']}, seed {s['seed']}, "
+    places = " + ".join(m.label for m in result.params.municipalities)
+    label = (f"{result.params.scenario.description}; {places}, seed {s['seed']}, "
              f"{s['years']} years")
     figs = {
         "chart_referrals_waiting.png": referrals_and_waiting(result.timeseries, label),
