@@ -23,7 +23,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from peersim.params import ConfigError, PeersimConfig, validate
+from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, validate
 
 SCHEMA_NAME = "peersim_schema"
 
@@ -123,7 +123,34 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from None
     assert isinstance(obj, PeersimConfig)
+    obj.extra_municipalities = [*obj.extra_municipalities, *_neighbours(obj)]
+    obj.shared_with = []  # now part of extra_municipalities (keeps the resolved config unambiguous)
     return validate(obj)
+
+
+def municipality_preset(name: str) -> MunicipalityParams:
+    """A municipality from ``conf/municipality/<name>.yaml`` (with the shared ``_common`` values)."""
+    options = group_options("municipality")
+    if name not in options:
+        raise ConfigError(f"shared_with: unknown municipality '{name}'; choose from: {', '.join(options)}")
+    folder = conf_dir() / "municipality"
+    node = OmegaConf.merge(
+        OmegaConf.structured(MunicipalityParams),
+        OmegaConf.load(folder / "_common.yaml"),
+        {k: v for k, v in OmegaConf.to_container(OmegaConf.load(folder / f"{name}.yaml")).items()
+         if k != "defaults"},
+    )
+    return OmegaConf.to_object(node)
+
+
+def _neighbours(params: PeersimConfig) -> list[MunicipalityParams]:
+    """Municipalities listed in ``shared_with`` share the main municipality's coordinator."""
+    out = []
+    for name in params.shared_with:
+        m = municipality_preset(name)
+        m.coordinator_group = params.municipality.coordinator_group
+        out.append(m)
+    return out
 
 
 def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False) -> DictConfig:

@@ -174,6 +174,7 @@ class PeersimConfig:
     years: int = field(metadata=between(1, 50))
     scenario: ScenarioParams
     municipality: MunicipalityParams
+    shared_with: list[str]
     extra_municipalities: list[MunicipalityParams]
     referral: ReferralParams
     coordinator: CoordinatorParams
