@@ -291,7 +291,7 @@ class CitizenRegistry:
             "citizen_id": np.arange(n),
             "municipality": pd.Categorical.from_codes(self.municipality[sl], municipality_names),
             "subgroup": pd.Categorical.from_codes(self.subgroup[sl], list(SUBGROUPS)),
-            "state": [CitizenState(s).name.lower() for s in self.state[sl]],
+            "state": pd.Categorical.from_codes(self.state[sl], [c.name.lower() for c in CitizenState]),
             "started": self.ti_start[sl] != NO_WEEK,
             "completed": self.completed[sl],
             "sessions_attended": self.sessions[sl],

@@ -138,12 +138,12 @@ class PeersimModel(mesa.Model):
         p = self.p
         week = self.week
         vols, reg = self.volunteers, self.citizens
+        if reg.waiting_n[m.index] < p.course.min_participants_to_start:
+            return False
         leaders = vols.pick_leaders(coordinator.index, p.course.leaders_per_course)
         if leaders.size < p.course.leaders_per_course:
             return False
         waiting = reg.waiting(m.index)
-        if waiting.size < p.course.min_participants_to_start:
-            return False
         accept = self.streams["waiting"].random(waiting.size) >= p.course.decline_at_invitation
         cum = np.cumsum(accept)
         invited = waiting[: int(np.searchsorted(cum, p.course.max_participants) + 1)]

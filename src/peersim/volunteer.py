@@ -196,7 +196,7 @@ class VolunteerRegistry:
         return pd.DataFrame({
             "volunteer_id": np.arange(n),
             "coordinator": pd.Categorical.from_codes(self.coordinator[sl], coordinator_names),
-            "state": [VolunteerState(s).name.lower() for s in self.state[sl]],
+            "state": pd.Categorical.from_codes(self.state[sl], [v.name.lower() for v in VolunteerState]),
             "former_participant": self.former_participant[sl],
             "citizen_id": wk(self.citizen_id),
             "training_quality": self.quality[sl],
