@@ -1,0 +1,92 @@
+"""The yearly cash-flow table and break-even.
+
+One tidy long table, one row per programme year x party x flow x category, amounts signed from the
+party's point of view (money out < 0, money in > 0), undiscounted (fixed prices) and discounted to
+programme year 1:
+
+* ``programme``: the whole resource cost of the programme, whoever pays (flow ``cost``);
+* ``fund``: the costs it finances (``cost``) and the outcome payments it receives (``payment``);
+* ``municipality``: the costs it carries itself (``cost``), its outcome payments (``payment``) and
+  its savings by administrative area (``saving``).
+
+Outcome payments cancel between fund and municipality, so municipality + fund = savings - costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from peersim.economics.costs import CATEGORIES, MUNICIPAL_CATEGORIES
+from peersim.economics.discounting import yearly_factor
+from peersim.economics.params import AREAS
+
+PARTIES = ("programme", "municipality", "fund")
+CASHFLOW_COLUMNS = ("year", "party", "flow", "category", "amount_dkk", "amount_discounted_dkk")
+
+
+def _grid(fund_finances: bool, targets: list[str]) -> list[tuple[str, str, str]]:
+    """Every (party, flow, category) row of the table, also when its amounts are all zero."""
+    grid = [("programme", "cost", c) for c in CATEGORIES]
+    grid += [("fund", "cost", c) for c in CATEGORIES if fund_finances and c not in MUNICIPAL_CATEGORIES]
+    grid += [("municipality", "cost", c) for c in CATEGORIES if not fund_finances or c in MUNICIPAL_CATEGORIES]
+    if fund_finances:
+        grid += [("fund", "payment", t) for t in targets] + [("municipality", "payment", t) for t in targets]
+    return grid + [("municipality", "saving", a) for a in AREAS]
+
+
+def build_cashflow(costs: pd.DataFrame, savings: pd.DataFrame, paid: pd.DataFrame, *, fund_finances: bool,
+                   targets: list[str], discount_rate: float, horizon_years: int) -> pd.DataFrame:
+    """Assemble the table from yearly costs (``year, payer, category, amount_dkk``), calendar savings
+    (``year, area, amount_dkk``) and paid outcome payments (``year, target, amount_dkk``)."""
+    grid = _grid(fund_finances, targets)
+    row_of = {key: i for i, key in enumerate(grid)}
+    sources = [  # (frame, party or None = the frame's payer, flow, category column, sign)
+        (costs, "programme", "cost", "category", -1.0),
+        (costs, None, "cost", "category", -1.0),
+        (paid, "fund", "payment", "target", 1.0),
+        (paid, "municipality", "payment", "target", -1.0),
+        (savings, "municipality", "saving", "area", 1.0),
+    ]
+    last_year = max([horizon_years] + [int(f["year"].max()) for f, *_ in sources if len(f)])
+    matrix = np.zeros((len(grid), last_year))
+    for frame, party, flow, column, sign in sources:
+        if not len(frame):
+            continue
+        parties = frame["payer"].to_numpy() if party is None else np.full(len(frame), party)
+        rows = [row_of[(p, flow, c)] for p, c in zip(parties, frame[column].to_numpy(), strict=True)]
+        np.add.at(matrix, (rows, frame["year"].to_numpy(dtype=np.int64) - 1), sign * frame["amount_dkk"].to_numpy())
+    years = np.arange(1, last_year + 1)
+    amounts = matrix.T.ravel() + 0.0  # year-major; "+ 0.0" turns -0.0 into 0.0 for spreadsheet users
+    return pd.DataFrame({
+        "year": np.repeat(years, len(grid)),
+        "party": [p for _ in years for p, _, _ in grid],
+        "flow": [f for _ in years for _, f, _ in grid],
+        "category": [c for _ in years for _, _, c in grid],
+        "amount_dkk": amounts,
+        "amount_discounted_dkk": amounts * np.repeat(yearly_factor(years, discount_rate), len(grid)) + 0.0,
+    })
+
+
+def net_by_year(cashflow: pd.DataFrame, view: str, *, discounted: bool = False) -> pd.Series:
+    """Net flow by year for ``municipality``, ``fund`` or ``programme`` (= savings - all costs)."""
+    column = "amount_discounted_dkk" if discounted else "amount_dkk"
+    parties = ["municipality", "fund"] if view == "programme" else [view]
+    mask = cashflow["party"].isin(parties).to_numpy()
+    years = cashflow["year"].to_numpy(dtype=np.int64)
+    last = int(years.max()) if years.size else 0
+    sums = np.bincount(years[mask], weights=cashflow[column].to_numpy()[mask], minlength=last + 1)[1:]
+    return pd.Series(sums, index=pd.RangeIndex(1, last + 1, name="year"), name=view)
+
+
+def break_even_year(net: pd.Series, *, tolerance_dkk: float = 1e-6) -> int | None:
+    """First year from which the cumulative net stays >= 0 to the end; None if it never does (or no flows)."""
+    if net.empty or not (net.abs() > tolerance_dkk).any():
+        return None
+    cumulative = net.cumsum().to_numpy()
+    negative = np.flatnonzero(cumulative < -tolerance_dkk)
+    if negative.size == 0:
+        return int(net.index[0])
+    if negative[-1] == cumulative.size - 1:
+        return None
+    return int(net.index[negative[-1] + 1])

@@ -1,0 +1,23 @@
+"""Entry point: the economics of one run, from what the simulation recorded (docs/economics.md)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from peersim.economics.expected import expected
+from peersim.economics.outcomes import outcomes_from_citizens
+from peersim.economics.params import EconomicsParams
+from peersim.economics.records import check_citizens, check_timeseries
+from peersim.economics.result import EconomicsResult, assemble
+
+
+def evaluate(timeseries: pd.DataFrame, citizens: pd.DataFrame, params: EconomicsParams, *, weeks: int,
+             implementation: str) -> EconomicsResult:
+    """Economics of one run. In ``mode: expected`` the records are ignored and the standard offer is used."""
+    params.validate()
+    params.implementation(implementation)
+    if params.mode == "expected":
+        return expected(params, implementation=implementation)
+    ts = check_timeseries(timeseries, weeks)
+    outcomes = outcomes_from_citizens(check_citizens(citizens), params)
+    return assemble(ts, outcomes, params, implementation=implementation, mode="simulated")

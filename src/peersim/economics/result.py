@@ -1,0 +1,152 @@
+"""The result of the economics: key figures and tables, assembled the same way in both modes.
+
+Two views, both in every result (docs/economics.md):
+
+* SØM view, as the published figures: municipal cost = outcome payments + the municipality's own
+  staff costs (fixed prices); savings = SØM 5-year totals per success, discounted to the citizen's
+  course start; net = savings - municipal cost. Per citizen = per started citizen.
+* Calendar view: the yearly cash flow, its NPV at the discount rate, and break-even years.
+
+Programme cost per started / completed citizen is the NPV of all costs over the citizens (Socialstyrelsen).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from peersim.economics.cashflow import break_even_year, build_cashflow, net_by_year
+from peersim.economics.contract import Payments, payments
+from peersim.economics.costs import yearly_costs
+from peersim.economics.outcomes import Outcomes
+from peersim.economics.params import AREAS, EconomicsParams
+from peersim.economics.savings import calendar_savings, som_savings
+
+Summary = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EconomicsResult:
+    """Key figures (``summary``, JSON-ready) and tidy tables; amounts in DKK, fixed prices."""
+
+    summary: Summary
+    cashflow: pd.DataFrame            # year, party, flow, category, amount_dkk, amount_discounted_dkk
+    costs_by_category: pd.DataFrame   # year, phase, payer, category, item, quantity, amount_dkk, amount_discounted_dkk
+    savings_by_subgroup: pd.DataFrame  # municipality, subgroup, area, successes, gross_dkk, savings_dkk
+    payments: pd.DataFrame            # municipality, target, year, achievements, price_dkk, earned_dkk, payable_dkk
+    municipalities: pd.DataFrame      # municipality, citizens_started, successes, savings_dkk, payments_dkk, cap_dkk
+
+
+def assemble(ts: pd.DataFrame, outcomes: Outcomes, params: EconomicsParams, *, implementation: str,
+             mode: str) -> EconomicsResult:
+    """The shared calculation of both modes, from checked weekly records and outcomes."""
+    costs = yearly_costs(ts, params, implementation)
+    som = som_savings(outcomes.successes, params)
+    pay = payments(outcomes, params, implementation)
+    cashflow = build_cashflow(
+        costs, calendar_savings(outcomes.successes, params), pay.paid,
+        fund_finances=params.implementation(implementation).fund_finances_programme,
+        targets=list(params.contract.targets), discount_rate=params.discount_rate,
+        horizon_years=params.horizon_years)
+    summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode)
+    return EconomicsResult(summary, cashflow, costs, som, pay.earned, _by_municipality(outcomes, som, pay))
+
+
+def _per(amount: float, count: float) -> float | None:
+    return float(amount / count) if count > 0 else None
+
+
+def _total(frame: pd.DataFrame, column: str, **match: str) -> float:
+    """Sum of ``column`` over the rows whose columns equal the given values."""
+    mask = np.ones(len(frame), dtype=bool)
+    for key, value in match.items():
+        mask &= frame[key].to_numpy() == value
+    return float(frame[column].to_numpy()[mask].sum())
+
+
+def _summary(costs: pd.DataFrame, som: pd.DataFrame, pay: Payments, cashflow: pd.DataFrame, outcomes: Outcomes,
+             params: EconomicsParams, *, implementation: str, mode: str) -> Summary:
+    started, completed = outcomes.n_started, outcomes.n_completed
+    cost_total = _total(costs, "amount_dkk")
+    cost_npv = _total(costs, "amount_discounted_dkk")
+    fund_costs = _total(costs, "amount_dkk", payer="fund")
+    own_costs = _total(costs, "amount_dkk", payer="municipality")
+    paid = _total(pay.paid, "amount_dkk")
+    earned = _total(pay.earned, "earned_dkk")
+    municipal_cost = paid + own_costs
+    savings = _total(som, "savings_dkk")
+    gross = _total(som, "gross_dkk")
+    n_success = outcomes.n_successes
+    municipal_net_by_year = net_by_year(cashflow, "municipality")
+    achieved = {name: _total(outcomes.achievements, "count", target=name) for name in params.contract.targets}
+    out: Summary = {
+        "economics_mode": mode,
+        "implementation": implementation,
+        "contract_active": pay.active,
+        "discount_rate": params.discount_rate,
+        "horizon_years": params.horizon_years,
+        "n_citizens_referred": outcomes.n_referred,
+        "n_citizens_started": started,
+        "n_citizens_completed": completed,
+        "n_successes": n_success,
+        "success_rate": _per(n_success, started),
+        "cost_total_dkk": cost_total,
+        "cost_startup_dkk": _total(costs, "amount_dkk", phase="startup"),
+        "cost_operation_dkk": _total(costs, "amount_dkk", phase="operation"),
+        "cost_npv_dkk": cost_npv,
+        "cost_per_citizen_dkk": _per(cost_npv, started),
+        "cost_per_completed_dkk": _per(cost_npv, completed),
+        "cost_fund_financed_dkk": fund_costs,
+        "cost_municipal_own_dkk": own_costs,
+        "fund_share_of_costs": _per(fund_costs, cost_total),
+        "amount_to_repay_dkk": pay.terms.amount_to_repay_dkk if pay.active else 0.0,
+        "payment_cap_dkk": float(sum(pay.caps_dkk.values())),
+        "payments_earned_dkk": earned,
+        "payments_cut_by_cap_dkk": earned - _total(pay.earned, "payable_dkk"),
+        "municipal_payments_dkk": paid,
+        "municipal_payments_npv_dkk": -_total(cashflow, "amount_discounted_dkk", party="municipality", flow="payment"),
+        "municipal_cost_dkk": municipal_cost,
+        "municipal_cost_per_citizen_dkk": _per(municipal_cost, started),
+        "savings_total_dkk": savings,
+        "savings_per_citizen_dkk": _per(savings, started),
+        **{f"savings_{area}_dkk": _total(som, "savings_dkk", area=area) for area in AREAS},
+        "savings_gross_dkk": gross,
+        "savings_per_success_dkk": _per(gross, n_success),
+        "savings_npv_dkk": _total(cashflow, "amount_discounted_dkk", flow="saving"),
+        "net_municipal_dkk": savings - municipal_cost,
+        "net_per_citizen_dkk": _per(savings - municipal_cost, started),
+        "net_municipal_npv_dkk": float(net_by_year(cashflow, "municipality", discounted=True).sum()),
+        "net_municipal_horizon_dkk": float(municipal_net_by_year.loc[:params.horizon_years].sum()),
+        "fund_net_dkk": paid - fund_costs,
+        "fund_net_npv_dkk": float(net_by_year(cashflow, "fund", discounted=True).sum()),
+        "net_programme_npv_dkk": float(net_by_year(cashflow, "programme", discounted=True).sum()),
+        "break_even_year": break_even_year(municipal_net_by_year),
+        "break_even_year_fund": break_even_year(net_by_year(cashflow, "fund")) if pay.active else None,
+        "break_even_year_programme": break_even_year(net_by_year(cashflow, "programme")),
+    }
+    for name in params.contract.targets:
+        out[f"price_{name}_dkk"] = pay.terms.prices_dkk[name]
+        out[f"achieved_{name}"] = achieved[name]
+        out[f"achievement_rate_{name}"] = _per(achieved[name], started)
+    return out
+
+
+def _by_municipality(outcomes: Outcomes, som: pd.DataFrame, pay: Payments) -> pd.DataFrame:
+    """Per municipality: citizens, successes, SØM-view savings, payments and cap (costs are shared, not split)."""
+    names = sorted(set(outcomes.started_by_municipality) | set(som["municipality"]))
+    succ = som[som["area"] == AREAS[0]].groupby("municipality")["successes"].sum()
+    saved = som.groupby("municipality")["savings_dkk"].sum()
+    paid = pay.paid.groupby("municipality")["amount_dkk"].sum()
+    frame = pd.DataFrame({
+        "municipality": names,
+        "citizens_started": [outcomes.started_by_municipality.get(m, 0.0) for m in names],
+        "successes": [float(succ.get(m, 0.0)) for m in names],
+        "savings_dkk": [float(saved.get(m, 0.0)) for m in names],
+        "payments_dkk": [float(paid.get(m, 0.0)) for m in names],
+        "cap_dkk": [float(pay.caps_dkk.get(m, 0.0)) for m in names],
+    })
+    frame["net_before_own_costs_dkk"] = frame["savings_dkk"] - frame["payments_dkk"]
+    return frame
