@@ -1,15 +1,29 @@
 """peersim: agent-based simulation of scaling scenarios for the peer-support programme
-"Vejen til hverdagslivet" (own local coordinator vs local partnerships, and their savings)."""
+"Vejen til hverdagslivet" (own local coordinator vs local partnerships, and their savings).
 
+The API is imported lazily, so ``import peersim.economics`` does not load the simulation.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("peersim")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+source"
 
-from peersim.config import load_config  # noqa: E402
-from peersim.params import ConfigError, PeersimConfig  # noqa: E402
-from peersim.run import RunResult, run  # noqa: E402
+_API = {
+    "load_config": "peersim.config",
+    "ConfigError": "peersim.params",
+    "PeersimConfig": "peersim.params",
+    "RunResult": "peersim.simulate",
+    "run": "peersim.simulate",
+}
+__all__ = ["__version__", *_API]
 
-__all__ = ["ConfigError", "PeersimConfig", "RunResult", "__version__", "load_config", "run"]
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(import_module(_API[name]), name)
+    raise AttributeError(f"module 'peersim' has no attribute {name!r}")

@@ -14,7 +14,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 if TYPE_CHECKING:
-    from peersim.run import RunResult
+    from peersim.simulate import RunResult
 
 PERIOD = 4  # weeks per bar in period charts (about a month)
 COLORS = {
@@ -138,6 +138,12 @@ def save_run_charts(result: RunResult, out: Path) -> list[Path]:
         "chart_volunteers.png": volunteer_pool(result.timeseries, label),
         "chart_qpr.png": qpr_over_time(result.timeseries, result.citizens, label),
     }
+    if "cashflow" in result.extra_tables:
+        from peersim.economics import cumulative_cashflow_chart
+
+        figs["chart_economics.png"] = cumulative_cashflow_chart(
+            result.extra_tables["cashflow"],
+            title=f"Costs, payments and savings: {result.params.scenario.name.replace('_', ' ')}, {places}")
     paths = []
     for name, fig in figs.items():
         path = out / name

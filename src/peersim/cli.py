@@ -1,4 +1,4 @@
-"""The ``peersim`` command: a Hydra app around :func:`peersim.run.run`.
+"""The ``peersim`` command: a Hydra app around :func:`peersim.simulate.run`.
 
     peersim                                        # own local coordinator, Fredericia, 5 years
     peersim scenario=partnership municipality=fredericia seed=7
@@ -44,34 +44,53 @@ def _overrides(argv: list[str]) -> list[str] | None:
     return out
 
 
-def _first_of_sweeps(overrides: list[str]) -> list[str]:
-    """Replace each sweep (``a,b,c``, ``range(...)``, ``choice(...)``) by its first value."""
+def _candidate_sets(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """Override lists that together cover every value of every sweep.
+
+    A choice sweep (``a,b,c`` or ``choice(...)``) is checked value by value; a numeric
+    ``range(...)`` by its first and last value (its values are all of one type and in between).
+    Without ``-m`` a sweep is an error: Hydra would reject it with a longer message.
+    """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
-    out = []
+    base: list[str] = []
+    sweeps: list[tuple[int, list[str]]] = []
     for raw, ov in zip(overrides, parsed, strict=True):
         if ov.is_sweep_override():
-            first = next(iter(ov.sweep_string_iterator()))
-            out.append(f"{ov.get_key_element()}={first}")
+            if not multirun:
+                raise ConfigError(f"{raw} is a sweep; add -m (--multirun) to run one job per value")
+            key = ov.get_key_element()
+            values = [str(v) for v in ov.sweep_string_iterator()]
+            if ov.is_range_sweep() and len(values) > 2:
+                values = [values[0], values[-1]]
+            sweeps.append((len(base), [f"{key}={v}" for v in values]))
+            base.append(sweeps[-1][1][0])
         else:
-            out.append(raw)
-    return out
+            base.append(raw)
+    sets = [base]
+    for pos, alternatives in sweeps:
+        for alt in alternatives[1:]:
+            sets.append([*base[:pos], alt, *base[pos + 1:]])
+    return sets
 
 
 def precheck(argv: list[str]) -> None:
-    """Compose and validate the command line once; raise ConfigError with one clear line."""
+    """Compose and validate the command line (every sweep value); raise ConfigError with one line."""
     from peersim.config import compose_config, explain, to_params
 
     overrides = _overrides(argv)
     if overrides is None:
         return
+    multirun = any(a in ("-m", "--multirun") for a in argv)
     try:
-        overrides = _first_of_sweeps(overrides)
+        candidate_sets = _candidate_sets(overrides, multirun)
+    except ConfigError:
+        raise
     except Exception as exc:  # the override grammar
         raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
-    overrides = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
-    to_params(compose_config(overrides))
+    for candidate in candidate_sets:
+        to_params(compose_config([o for o in candidate if not o.lstrip("+~").startswith("hydra")]))
 
 
 def _quiet_libraries() -> None:
@@ -86,7 +105,7 @@ def _task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from peersim.config import to_params
-    from peersim.run import run
+    from peersim.simulate import run
 
     try:
         params = to_params(cfg)

@@ -10,7 +10,8 @@ coordinator spends, while hours last:
 5. forming courses (hours accumulate per course; it starts after at least ``formation_weeks``;
    a new one is begun only while the number of courses the budget can carry is not reached,
    citizens wait and two volunteers are free),
-6. volunteer recruitment when the pipeline is below what that capacity needs,
+6. volunteer recruitment when the pipeline (paused volunteers included) is below what that
+   capacity needs; a campaign takes on no more applicants than the shortfall,
 7. intro meetings that are due (paused while the waiting list is long),
 
 and the rest is idle. A coordinator can serve several municipalities (its ``coordinator_group``).
@@ -58,7 +59,9 @@ class Coordinator(Agent):
         n = len(municipalities)
         every = 52.0 / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
         self.intro_every = every
-        self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) for i in range(n)]
+        # first meetings spread over the first interval; never, if no meetings are planned
+        self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) if every < math.inf else math.inf
+                           for i in range(n)]
         self.next_workshop = [0] * n
         self.intro_hours = [0.0] * n
         self.cohort_hours = 0.0
@@ -178,23 +181,29 @@ class Coordinator(Agent):
             ready = week - self.forming_since[i] >= model.p.course.formation_weeks
             if ready and self.forming[i] >= need_hours - 1e-9 and model.start_course(self, m):
                 del self.forming[i], self.forming_since[i]
+                n_running += 1
 
     def _recruit(self, week: int) -> None:
         model, cp = self.model, self.cp
         vols = model.volunteers
+        # paused volunteers count: the coordinator keeps in touch and expects most of them back
         pipeline = vols.rows_in(
             self.index, VolunteerState.RECRUITED, VolunteerState.IN_TRAINING,
             VolunteerState.AVAILABLE, VolunteerState.LEADING, VolunteerState.RESTING,
+            VolunteerState.BURNED_OUT,
         ).size
+        shortfall = self.volunteers_needed() - pipeline
         if self.campaign_hours is None:
-            if pipeline >= self.volunteers_needed():
+            if shortfall <= 0:
                 return
             self.campaign_hours = 0.0
         self.campaign_hours += self._spend("recruitment", cp.hours_per_recruitment_campaign - self.campaign_hours)
         if self.campaign_hours >= cp.hours_per_recruitment_campaign - 1e-9:
             self.campaign_hours = None
-            k = int(model.streams["volunteers"].poisson(cp.recruits_per_campaign_mean))
-            model.recruit(self, k)
+            applicants = int(model.streams["volunteers"].poisson(cp.recruits_per_campaign_mean))
+            # take on no more than the shortfall (allowing for training dropout)
+            room = math.ceil(max(shortfall, 0) / (1.0 - model.p.volunteers.training_dropout_share))
+            model.recruit(self, min(applicants, room))
 
     def _intro_meetings(self, week: int) -> None:
         """Prepare and hold the intro meetings that are due (hours accumulate across weeks)."""

@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from peersim.economics.params import EconomicsParams
+
 
 class ConfigError(ValueError):
     """A configuration value is unknown, of the wrong type or out of range (one-line message)."""
@@ -183,6 +185,7 @@ class PeersimConfig:
     recovery: RecoveryParams
     companionship: CompanionshipParams
     fidelity: FidelityParams
+    economics: EconomicsParams
     output: OutputParams
 
     @property
@@ -265,5 +268,8 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:
-        raise ConfigError(f"fidelity weights must sum to 1, got {total:.4g}")
+        raise ConfigError(
+            "fidelity.weight_training + weight_supervision + weight_role_support + weight_experience "
+            f"must sum to 1, got {total:.4g}"
+        )
     return cfg

@@ -23,6 +23,7 @@ import pandas as pd
 import peersim
 from peersim.config import as_dict, config_hash, load_config
 from peersim.course import courses_to_frame
+from peersim.economics import evaluate
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig
 from peersim.reporting import summarize
@@ -61,9 +62,19 @@ class RunResult:
         return out
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _atomic(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
     try:
         write(Path(tmp))
         os.replace(tmp, path)
@@ -101,7 +112,15 @@ def run(params: PeersimConfig | Sequence[str] = ()) -> RunResult:
         "weeks": params.weeks,
     }
     summary.update(summarize(ts, citizens, volunteers, courses))
+    econ = evaluate(ts, citizens, params.economics, weeks=params.weeks,
+                    implementation=params.scenario.implementation)
+    for key, value in econ.summary.items():
+        if key in summary and summary[key] != value:
+            key = f"economics_{key}"  # e.g. the standard offer's success rate in expected mode
+        summary[key] = value
     summary["peersim_version"] = peersim.__version__
     summary["config_hash"] = config_hash(params)
     summary = {k: _clean(v) for k, v in summary.items()}
-    return RunResult(params, summary, ts, citizens, volunteers, courses)
+    extra = {"cashflow": econ.cashflow, "costs_by_category": econ.costs_by_category,
+             "savings_by_subgroup": econ.savings_by_subgroup, "payments": econ.payments}
+    return RunResult(params, summary, ts, citizens, volunteers, courses, extra)
