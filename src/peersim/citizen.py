@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from mesa import Agent
 
+from peersim.registry import NO_WEEK, ColumnStore
+
 from peersim.params import SUBGROUPS, CompanionshipParams, CourseParams, RecoveryParams
 
 if TYPE_CHECKING:
@@ -43,12 +45,12 @@ class CitizenState(IntEnum):
     DROPPED_OUT = 6    # left the course before its end
 
 
-NO_WEEK = -1
 AFTER_COURSE = np.zeros(len(CitizenState), dtype=bool)   # states in which the effect decays
 AFTER_COURSE[[CitizenState.COMPANIONSHIP, CitizenState.DONE, CitizenState.DROPPED_OUT]] = True
 
 
-class CitizenRegistry:
+class CitizenRegistry(ColumnStore):
+    _FLOAT_FILL = np.nan
     """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``."""
 
     _FLOAT = (
@@ -84,16 +86,8 @@ class CitizenRegistry:
         citizen referred in a run has the same traits whatever the scenario (common random
         numbers across scenarios compared with the same seed).
         """
-        old_n = getattr(self, "capacity", 0)
-        for names, fill, dtype in ((self._FLOAT, np.nan, float), (self._INT, NO_WEEK, np.int32),
-                                   (self._BOOL, False, bool)):
-            for k in names:
-                arr = np.full(capacity, fill, dtype=dtype)
-                old = getattr(self, k, None)
-                if old is not None:
-                    arr[: len(old)] = old
-                setattr(self, k, arr)
-        self.capacity = capacity
+        old_n = self.capacity
+        self._grow(capacity)
         new = slice(old_n, capacity)
         k = capacity - old_n
         rp, rng = self.rp, self.rng
@@ -283,8 +277,7 @@ class CitizenRegistry:
         n = self.n
         sl = slice(0, n)
 
-        def wk(a: np.ndarray) -> pd.Series:
-            return pd.Series(a[sl], dtype="Int32").mask(a[sl] == NO_WEEK)
+        wk = self.weeks
 
         effect_end = self.qpr_end[sl] - self.qpr_cf_end[sl]
         return pd.DataFrame({

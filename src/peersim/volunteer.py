@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 from mesa import Agent
 
+from peersim.registry import NO_WEEK, ColumnStore
+
 from peersim.params import VolunteerParams
 
 if TYPE_CHECKING:
     from peersim.model import PeersimModel
 
-NO_WEEK = -1
 
 
 class VolunteerState(IntEnum):
@@ -53,7 +54,7 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 ON_DUTY_TABLE = state_table(*ON_DUTY)
 
 
-class VolunteerRegistry:
+class VolunteerRegistry(ColumnStore):
     _FLOAT = ("strain", "quality", "setback", "peak_strain")
     _INT = ("coordinator", "state", "courses_led", "n_burnouts", "n_returns", "course",
             "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id")
@@ -65,15 +66,7 @@ class VolunteerRegistry:
         self._alloc(capacity)
 
     def _alloc(self, capacity: int) -> None:
-        for names, fill, dtype in ((self._FLOAT, 0.0, float), (self._INT, NO_WEEK, np.int32),
-                                   (self._BOOL, False, bool)):
-            for k in names:
-                arr = np.full(capacity, fill, dtype=dtype)
-                old = getattr(self, k, None)
-                if old is not None:
-                    arr[: len(old)] = old
-                setattr(self, k, arr)
-        self.capacity = capacity
+        self._grow(capacity)
 
     def add(self, k: int, coordinator: int, week: int, *, citizen_ids: np.ndarray | None = None) -> np.ndarray:
         if self.n + k > self.capacity:
@@ -190,8 +183,7 @@ class VolunteerRegistry:
         n = self.n
         sl = slice(0, n)
 
-        def wk(a: np.ndarray) -> pd.Series:
-            return pd.Series(a[sl], dtype="Int32").mask(a[sl] == NO_WEEK)
+        wk = self.weeks
 
         return pd.DataFrame({
             "volunteer_id": np.arange(n),

@@ -1,0 +1,38 @@
+"""The column store behind citizens and volunteers: one numpy array per attribute, one row per
+agent, grown by doubling. Agents are thin Mesa views on a row (``idx``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+NO_WEEK = -1  # the event has not happened
+
+
+class ColumnStore:
+    _FLOAT: ClassVar[tuple[str, ...]] = ()
+    _INT: ClassVar[tuple[str, ...]] = ()    # int32; event weeks (``ti_*``) use NO_WEEK for "never"
+    _BOOL: ClassVar[tuple[str, ...]] = ()
+    _FLOAT_FILL: ClassVar[float] = 0.0
+
+    n: int
+    capacity: int = 0
+
+    def _grow(self, capacity: int) -> None:
+        """Give every column ``capacity`` rows, keeping the existing ones."""
+        for names, fill, dtype in ((self._FLOAT, self._FLOAT_FILL, float), (self._INT, NO_WEEK, np.int32),
+                                   (self._BOOL, False, bool)):
+            for k in names:
+                arr = np.full(capacity, fill, dtype=dtype)
+                old = getattr(self, k, None)
+                if old is not None:
+                    arr[: len(old)] = old
+                setattr(self, k, arr)
+        self.capacity = capacity
+
+    def weeks(self, column: np.ndarray) -> pd.Series:
+        """An event-week column of the first ``n`` rows as nullable integers (NA = never)."""
+        values = column[: self.n]
+        return pd.Series(values, dtype="Int32").mask(values == NO_WEEK)
