@@ -71,7 +71,8 @@ def test_default_config_is_a_tree_of_plain_values():
     for path, value in _walk(params):
         assert not isinstance(value, DictConfig | ListConfig), f"{path} is an OmegaConf node"
         assert value != "???", f"{path} is left unset"
-        assert isinstance(value, bool | int | float | str), f"{path} has an unexpected type {type(value)}"
+        assert value is None or isinstance(value, bool | int | float | str), (
+            f"{path} has an unexpected type {type(value)}")
 
 
 def test_overrides_reach_the_parameters():

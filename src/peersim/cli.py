@@ -115,6 +115,13 @@ def _task(cfg) -> None:
     _quiet_libraries()
     out = Path(HydraConfig.get().runtime.output_dir)
     t0 = time.perf_counter()
+    if params.experiment is not None:
+        from peersim.experiments import base_overrides, find
+
+        overrides = base_overrides(list(HydraConfig.get().overrides.task))
+        find(params).run(params, overrides, out)
+        print(f"peersim {type(params.experiment).__name__}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
+        return
     result = run(params)
     result.write(out)
     s = result.summary

@@ -40,7 +40,10 @@ def conf_dir() -> Path:
 
 
 def register_schema() -> None:
+    from peersim.experiments import register_schemas
+
     ConfigStore.instance().store(name=SCHEMA_NAME, node=PeersimConfig)
+    register_schemas()
 
 
 def group_options(group: str) -> list[str]:
@@ -52,7 +55,15 @@ def group_options(group: str) -> list[str]:
 def _schema_fields(key: str) -> list[str] | None:
     """Field names of the dataclass at a dotted key of the schema, or None."""
     node: Any = PeersimConfig
-    for part in [p for p in key.split(".") if p]:
+    parts = [p for p in key.split(".") if p]
+    if parts[:1] == ["experiment"]:  # typed by the selected experiment's own schema
+        from peersim.experiments import all_experiments
+
+        names = set()
+        for exp in all_experiments().values():
+            names.update(f.name for f in dataclasses.fields(exp.schema))
+        return sorted(names) if len(parts) == 1 else None
+    for part in parts:
         if not dataclasses.is_dataclass(node):
             return None
         types = {f.name: f.type for f in dataclasses.fields(node)}

@@ -168,6 +168,37 @@ class OutputParams:
     csv: bool
 
 
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "beta")
+
+
+@dataclass
+class DistParams:
+    """The uncertainty of one parameter: a distribution on the plausible range [lo, hi].
+
+    ``uniform`` needs lo, hi; ``triangular`` also mode; ``normal`` and ``beta`` need mean and sd
+    and are truncated to [lo, hi]. With ``relative: true`` the draw multiplies the value the
+    configuration sets (for keys each scenario sets differently); lo, hi, mode and mean are then
+    multipliers. Used by probabilistic sensitivity analysis, as bounds in global sensitivity
+    analysis and in the parameter evidence register (see :mod:`peersim.uncertainty`).
+    """
+
+    dist: str = field(default="uniform", metadata=one_of(*DISTRIBUTIONS))
+    lo: float = 0.0
+    hi: float = 1.0
+    mode: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    relative: bool = False
+    source: str = ""
+
+
+@dataclass
+class UncertaintyParams:
+    """Uncertain parameters by dotted key (``volunteers.supervision_buffer``)."""
+
+    parameters: dict[str, DistParams] = field(default_factory=dict)
+
+
 @dataclass
 class PeersimConfig:
     """The root of a composed peersim configuration."""
@@ -187,6 +218,10 @@ class PeersimConfig:
     fidelity: FidelityParams
     economics: EconomicsParams
     output: OutputParams
+    uncertainty: UncertaintyParams
+    # the experiment selected with +experiment=<name> (conf/experiment/), or None for one run;
+    # typed by the experiment's own schema (peersim.experiments.SCHEMAS)
+    experiment: Any = None
 
     @property
     def weeks(self) -> int:
@@ -265,6 +300,9 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
     names = [m.name for m in cfg.municipalities]
     if len(set(names)) != len(names):
         raise ConfigError(f"municipality names must be unique, got {names}")
+    from peersim.uncertainty import check_uncertainty
+
+    check_uncertainty(cfg)
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:

@@ -92,6 +92,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def run_summary(params: PeersimConfig) -> dict[str, Any]:
+    """Only the flat summary of one run: what replication loops need."""
+    return run(params).summary
+
+
 def run(params: PeersimConfig | Sequence[str] = ()) -> RunResult:
     """Simulate one configuration (parameters, or a list of overrides) and collect its tables."""
     if not isinstance(params, PeersimConfig):

@@ -1,0 +1,165 @@
+"""Uncertain parameters: distributions, draws and setting values by dotted key.
+
+``conf/uncertainty/default.yaml`` lists the uncertain parameters, each as a distribution on a
+plausible range (:class:`peersim.params.DistParams`). The same list serves three uses:
+
+* probabilistic sensitivity analysis draws one value per parameter per replication
+  (:func:`draw`), through the inverse CDF of a uniform, so any sampler of the unit cube
+  (plain random numbers, Sobol sequences) can be mapped to parameter values (:func:`ppf`);
+* global sensitivity analysis takes [lo, hi] as the bounds of each parameter;
+* the parameter evidence register shows the distribution next to the value and source.
+
+:func:`with_values` returns a validated copy of the parameters with some values replaced,
+e.g. ``with_values(params, {"volunteers.supervision_buffer": 0.3})``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from peersim.params import ConfigError, DistParams, PeersimConfig
+
+__all__ = ["check_uncertainty", "draw", "get_value", "numeric_keys", "ppf", "with_values"]
+
+
+def _field_type(obj: Any, name: str) -> Any:
+    for f in dataclasses.fields(obj):
+        if f.name == name:
+            return f.type
+    return None
+
+
+def _resolve(params: PeersimConfig, key: str) -> tuple[Any, str]:
+    """The object holding ``key``'s last part, and that part; ConfigError if there is none."""
+    parts = key.split(".")
+    node: Any = params
+    for i, part in enumerate(parts):
+        if not dataclasses.is_dataclass(node) or part not in {f.name for f in dataclasses.fields(node)}:
+            where = ".".join(parts[:i]) or "the top level"
+            raise ConfigError(f"'{key}' is not a parameter (no '{part}' in {where})")
+        if i == len(parts) - 1:
+            return node, part
+        node = getattr(node, part)
+    raise AssertionError
+
+
+def get_value(params: PeersimConfig, key: str) -> Any:
+    node, name = _resolve(params, key)
+    return getattr(node, name)
+
+
+def numeric_keys(params: PeersimConfig, prefix: str = "") -> list[str]:
+    """Every numeric (int or float, not bool) leaf of the parameter tree, as dotted keys."""
+    out: list[str] = []
+    node: Any = params
+    for f in dataclasses.fields(node):
+        if f.name in ("experiment", "uncertainty", "extra_municipalities", "shared_with"):
+            continue
+        value = getattr(node, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            out.extend(numeric_keys(value, f"{key}."))  # type: ignore[arg-type]
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out.append(key)
+    return out
+
+
+def with_values(params: PeersimConfig, values: Mapping[str, float], *,
+                relative: Mapping[str, bool] | None = None) -> PeersimConfig:
+    """A validated deep copy of ``params`` with the given dotted keys set.
+
+    Integer parameters are rounded. With ``relative[key]`` true, the value multiplies the
+    configured one instead of replacing it.
+    """
+    from peersim.params import validate
+
+    out = copy.deepcopy(params)
+    for key, value in values.items():
+        node, name = _resolve(out, key)
+        current = getattr(node, name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise ConfigError(f"'{key}' is not a numeric parameter (it is {type(current).__name__})")
+        new = float(value) * current if relative and relative.get(key) else float(value)
+        if isinstance(current, int) or _field_type(node, name) in (int, "int"):
+            new = int(round(new))
+        setattr(node, name, new)
+    return validate(out)
+
+
+# -- distributions ---------------------------------------------------------------------------
+def _check_dist(key: str, d: DistParams) -> None:
+    where = f"uncertainty.parameters.{key}"
+    if not d.lo < d.hi:
+        raise ConfigError(f"{where}: lo ({d.lo}) must be below hi ({d.hi})")
+    if d.dist == "triangular":
+        if d.mode is None or not d.lo <= d.mode <= d.hi:
+            raise ConfigError(f"{where}: a triangular distribution needs lo <= mode <= hi")
+    elif d.dist in ("normal", "beta"):
+        if d.mean is None or d.sd is None or d.sd <= 0 or not d.lo <= d.mean <= d.hi:
+            raise ConfigError(f"{where}: a {d.dist} distribution needs mean within [lo, hi] and sd > 0")
+        if d.dist == "beta":
+            width = d.hi - d.lo
+            m = (d.mean - d.lo) / width
+            v = (d.sd / width) ** 2
+            if not 0 < m < 1 or v >= m * (1 - m):
+                raise ConfigError(f"{where}: beta sd ({d.sd}) is too large for its mean and range")
+
+
+def check_uncertainty(params: PeersimConfig) -> None:
+    """Every uncertain key is a numeric parameter, every distribution well formed, and (for
+    absolute ones) its range inside the parameter's allowed range."""
+    for key, d in params.uncertainty.parameters.items():
+        node, name = _resolve(params, key)
+        current = getattr(node, name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise ConfigError(f"uncertainty.parameters.{key}: '{key}' is not a numeric parameter")
+        _check_dist(key, d)
+        if not d.relative:
+            meta = next(f.metadata for f in dataclasses.fields(node) if f.name == name)
+            lo, hi = meta.get("lo"), meta.get("hi")
+            if (lo is not None and d.lo < lo) or (hi is not None and d.hi > hi):
+                raise ConfigError(
+                    f"uncertainty.parameters.{key}: range [{d.lo}, {d.hi}] leaves the allowed "
+                    f"range of {key} [{lo}, {hi}]"
+                )
+
+
+def ppf(d: DistParams, u: np.ndarray | float) -> np.ndarray:
+    """Inverse CDF: map uniforms in (0, 1) to values of the distribution (truncated to [lo, hi])."""
+    from scipy import stats
+
+    u = np.clip(np.asarray(u, dtype=float), 1e-12, 1 - 1e-12)
+    if d.dist == "uniform":
+        return d.lo + u * (d.hi - d.lo)
+    if d.dist == "triangular":
+        c = (d.mode - d.lo) / (d.hi - d.lo)
+        return stats.triang.ppf(u, c, loc=d.lo, scale=d.hi - d.lo)
+    if d.dist == "normal":
+        a, b = (d.lo - d.mean) / d.sd, (d.hi - d.mean) / d.sd
+        return stats.truncnorm.ppf(u, a, b, loc=d.mean, scale=d.sd)
+    if d.dist == "beta":
+        width = d.hi - d.lo
+        m, v = (d.mean - d.lo) / width, (d.sd / width) ** 2
+        k = m * (1 - m) / v - 1
+        return d.lo + width * stats.beta.ppf(u, m * k, (1 - m) * k)
+    raise ConfigError(f"unknown distribution '{d.dist}'")
+
+
+def draw(params: PeersimConfig, rng: np.random.Generator,
+         keys: list[str] | None = None) -> dict[str, float]:
+    """One value per uncertain parameter (all of them, or ``keys``), drawn with ``rng``."""
+    spec = params.uncertainty.parameters
+    keys = list(spec) if keys is None else keys
+    u = rng.random(len(keys))
+    return {k: float(ppf(spec[k], ui)) for k, ui in zip(keys, u, strict=True)}
+
+
+def apply_draw(params: PeersimConfig, values: Mapping[str, float]) -> PeersimConfig:
+    """``with_values`` honouring each parameter's ``relative`` flag."""
+    spec = params.uncertainty.parameters
+    return with_values(params, values, relative={k: spec[k].relative for k in values if k in spec})
