@@ -50,15 +50,27 @@ class Recorder:
         self.data[week, self.col[name]] = value
 
     def to_frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.data[1:], columns=list(COLUMNS))
-        int_cols = [c for c in COLUMNS if c.startswith(("new_", "n_")) and c not in ("n_followed_started",)]
-        df[int_cols] = df[int_cols].round().astype("int64")
-        df["n_followed_started"] = df["n_followed_started"].round().astype("int64")
-        cum = df[list(FLOWS)].cumsum()
-        cum.columns = ["cum_" + c.removeprefix("new_") for c in FLOWS]
+        """One row per week: week, year, the recorded columns, then the ``cum_*`` running totals.
+
+        Built from two numpy blocks (integers, floats) in one go: per-column assignment in
+        pandas costs more than the whole simulation of a year.
+        """
+        data = self.data[1:]
         weeks = np.arange(1, self.weeks + 1)
-        front = pd.DataFrame({"week": weeks, "year": (weeks - 1) // 52 + 1})
-        return pd.concat([front, df, cum], axis=1)
+        ints = np.rint(data[:, _INT_IDX]).astype(np.int64)
+        flows = ints[:, : len(FLOWS)]  # FLOWS come first in COLUMNS and are all integers
+        frame_ints = np.column_stack([weeks, (weeks - 1) // 52 + 1, ints, np.cumsum(flows, axis=0)])
+        df_int = pd.DataFrame(frame_ints, columns=["week", "year", *_INT_NAMES, *_CUM_NAMES])
+        df_float = pd.DataFrame(data[:, _FLOAT_IDX], columns=list(_FLOAT_NAMES))
+        return pd.concat([df_int, df_float], axis=1)[list(_FRAME_COLUMNS)]
+
+
+_INT_NAMES = tuple(c for c in COLUMNS if c.startswith(("new_", "n_")))
+_FLOAT_NAMES = tuple(c for c in COLUMNS if c not in _INT_NAMES)
+_INT_IDX = [COLUMNS.index(c) for c in _INT_NAMES]
+_FLOAT_IDX = [COLUMNS.index(c) for c in _FLOAT_NAMES]
+_CUM_NAMES = tuple("cum_" + c.removeprefix("new_") for c in FLOWS)
+_FRAME_COLUMNS = ("week", "year", *COLUMNS, *_CUM_NAMES)
 
 
 def _mean(s: pd.Series) -> float | None:
