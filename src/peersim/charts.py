@@ -127,6 +127,48 @@ def qpr_over_time(ts: pd.DataFrame, citizens: pd.DataFrame, label: str = "") -> 
     return fig
 
 
+def trial_outcome(citizens: pd.DataFrame, table: pd.DataFrame, label: str = "") -> Figure:
+    """The simulated trial: QPR-15 at the end of the course by arm, and the difference with its
+    confidence interval next to the published one (``trial.csv``)."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [3, 2]})
+    measured = citizens[citizens["ti_trial_measured"].notna()]
+    bins = np.arange(0, 62, 4)
+    for arm, name, color in (("sau", "service as usual (SAU)", COLORS["counterfactual"]),
+                             ("peer", "PEER + service as usual", COLORS["programme"])):
+        x = measured.loc[measured["trial_arm"] == arm, "qpr_trial"].dropna()
+        if x.empty:
+            continue
+        ax.hist(x, bins=bins, histtype="stepfilled" if arm == "sau" else "step", lw=2, color=color,
+                alpha=0.45 if arm == "sau" else 1.0, label=f"{name}: n {len(x)}, mean {x.mean():.1f}")
+        ax.axvline(x.mean(), color=color, lw=1.5, ls="--")
+    ax.set_xlabel("QPR-15 at the end of the course (0-60)")
+    ax.set_ylabel("Participants")
+    ax.set_title("Distribution by arm (intention to treat)", fontsize=10)
+    ax.legend(loc="upper left", fontsize=9, frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend
+    t = table.set_index("figure")
+    for y, col, color, lab in ((1, "simulated", COLORS["programme"], "simulated (this run)"),
+                               (0, "published", COLORS["waiting"], "published trial")):
+        v, lo, hi = (t.loc["qpr_difference", c] for c in (col, f"{col}_ci_low", f"{col}_ci_high"))
+        if not np.isfinite(v):
+            continue
+        err = [[v - lo], [hi - v]] if np.isfinite(lo) and np.isfinite(hi) else None
+        ax2.errorbar(v, y, xerr=err, fmt="o", color=color, capsize=5, ms=7)
+        d, sd = t.loc["cohens_d", col], t.loc["qpr_sd", col]
+        ax2.annotate(f"{v:.1f} [{lo:.1f}, {hi:.1f}]\nd {d:.2f}, SD {sd:.1f}", (v, y), textcoords="offset points",
+                     xytext=(0, 12), ha="center", fontsize=9, color=color)
+    ax2.axvline(0, color="#333333", lw=0.8)
+    ax2.set_yticks([1, 0], ["simulated\n(this run)", "published\n(Poulsen et al. 2025)"])
+    ax2.set_ylim(-0.6, 1.8)
+    ax2.set_xlabel("Difference PEER - SAU, QPR-15 points (95% CI)")
+    ax2.set_title("Difference in means, Cohen's d and pooled SD", fontsize=10)
+    ax2.grid(alpha=0.3, axis="x")
+    _title(fig, "The randomised trial: personal recovery (QPR-15) at the end of the course", label)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
 def save_run_charts(result: RunResult, out: Path) -> list[Path]:
     s = result.summary
     places = " + ".join(m.label for m in result.params.municipalities)
@@ -144,6 +186,8 @@ def save_run_charts(result: RunResult, out: Path) -> list[Path]:
         figs["chart_economics.png"] = cumulative_cashflow_chart(
             result.extra_tables["cashflow"],
             title=f"Costs, payments and savings: {result.params.scenario.name.replace('_', ' ')}, {places}")
+    if "trial" in result.extra_tables:
+        figs["chart_trial.png"] = trial_outcome(result.citizens, result.extra_tables["trial"], label)
     paths = []
     for name, fig in figs.items():
         path = out / name

@@ -14,6 +14,23 @@ the same random numbers, so the effect attributable to the programme is known pe
 Attributable success (SØM sense): the factual score stays at least ``success_improvement_qpr``
 above the citizen's baseline for ``success_sustain_weeks`` consecutive weeks, while over the same
 weeks the counterfactual did not. It is recorded once, with its week.
+
+Randomised trial (``scenario=trial``). Citizens who enrol are randomised (:meth:`randomise`): the
+PEER arm joins the waiting list as usual, the SAU arm is in state ``CONTROL`` (followed, never
+invited to a course, never in companionship). Every randomised citizen is measured once
+(intention to treat, :meth:`measure_trial`) at the end of the intervention:
+
+* a PEER citizen offered a course, at the planned end of that course (its last session's week),
+  whether they attended it all, dropped out, declined the seat or the course was cancelled;
+* a PEER citizen who gives up while waiting, ``formation_weeks + sessions - 1`` weeks after
+  randomisation (when a course begun at once would have ended) or when giving up, if later;
+* a control (SAU), at the planned end of the first course that starts in their municipality after
+  their randomisation: the course their PEER peers randomised at the same time join, so both arms
+  are measured after the same time (under service as usual QPR-15 drifts upwards, so measuring
+  one arm later would bias the difference).
+
+The measurement is taken at the start of step 5 of its week, i.e. with the week's sessions but
+before the week's fluctuation, like ``qpr_end_course``.
 """
 
 from __future__ import annotations
@@ -28,6 +45,7 @@ from mesa import Agent
 from peersim.registry import NO_WEEK, ColumnStore
 
 from peersim.params import SUBGROUPS, CompanionshipParams, CourseParams, RecoveryParams
+from peersim.trial import PEER, SAU
 
 if TYPE_CHECKING:
     from peersim.model import PeersimModel
@@ -43,10 +61,16 @@ class CitizenState(IntEnum):
     DECLINED = 4       # declined at referral or declined the seat offered
     GAVE_UP = 5        # gave up while waiting
     DROPPED_OUT = 6    # left the course before its end
+    CONTROL = 7        # randomised to service as usual in a trial: followed until measured, never offered a course
 
 
 AFTER_COURSE = np.zeros(len(CitizenState), dtype=bool)   # states in which the effect decays
 AFTER_COURSE[[CitizenState.COMPANIONSHIP, CitizenState.DONE, CitizenState.DROPPED_OUT]] = True
+# states in which a randomised citizen's trial measurement waits (they may still start a course)
+MEASURE_LATER = np.zeros(len(CitizenState), dtype=bool)
+MEASURE_LATER[[CitizenState.WAITING, CitizenState.IN_COURSE]] = True
+NOT_RANDOMISED = NO_WEEK  # ``arm`` of a citizen outside a trial (else PEER or SAU, peersim.trial)
+UNSCHEDULED = np.iinfo(np.int32).max  # ``ti_measure`` of a control whose site has not started a course since
 
 
 class CitizenRegistry(ColumnStore):
@@ -55,12 +79,12 @@ class CitizenRegistry(ColumnStore):
 
     _FLOAT = (
         "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "gain", "fidelity",
-        "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w",
+        "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w", "qpr_trial", "qpr_cf_trial",
     )
     _INT = (
         "municipality", "subgroup", "state", "sessions", "course", "run_f", "run_cf",
         "ti_referred", "ti_start", "ti_course_end", "ti_exit", "ti_success", "comp_until",
-        "follow_until", "ti_volunteer",
+        "follow_until", "ti_volunteer", "arm", "ti_randomised", "ti_measure", "ti_measured",
     )
     _BOOL = ("companion", "completed", "success", "followed")
 
@@ -78,6 +102,7 @@ class CitizenRegistry(ColumnStore):
         self.beta_ab = (a, course.attendance_concentration - a)
         self._alloc(capacity)
         self.means = (np.nan, np.nan, 0)  # this week's (factual, counterfactual, n) of started citizens
+        self.trial = False  # set by the model in a trial: randomised citizens are followed until measured
 
     def _alloc(self, capacity: int) -> None:
         """Grow the columns to ``capacity`` rows; new rows get their traits drawn in one batch.
@@ -138,11 +163,57 @@ class CitizenRegistry(ColumnStore):
             self.waiting_n -= np.bincount(self.municipality[rows], minlength=self.waiting_n.size)
 
     def leave(self, rows: np.ndarray, state: CitizenState, week: int) -> None:
-        """Declined or gave up while waiting: out of the programme, no longer followed."""
+        """Declined or gave up while waiting: out of the programme, no longer followed (in a
+        trial, randomised citizens stay followed until their measurement)."""
         self._unwait(rows)
         self.state[rows] = state
         self.ti_exit[rows] = week
         self.followed[rows] = False
+        if self.trial:
+            keep = rows[self.arm[rows] != NOT_RANDOMISED]
+            self.followed[keep] = True
+            self.follow_until[keep] = np.maximum(self.ti_measure[keep], week)  # PEER rows: scheduled
+
+    # -- the trial --------------------------------------------------------------------------
+    def randomise(self, rows: np.ndarray, arms: np.ndarray, week: int, measure_delay: int) -> None:
+        """Newly enrolled citizens (just added, waiting) get their arm. PEER stays on the waiting
+        list, due for measurement ``measure_delay`` weeks later unless they are offered a course
+        (:meth:`schedule_measurement`). SAU becomes a followed control, measured when the site's
+        next course ends (:meth:`schedule_controls`)."""
+        self.arm[rows] = arms
+        self.ti_randomised[rows] = week
+        self.ti_measure[rows] = np.where(arms == PEER, week + measure_delay, UNSCHEDULED)
+        ctrl = rows[arms == SAU]
+        self._unwait(ctrl)
+        self.state[ctrl] = CitizenState.CONTROL
+
+    def schedule_measurement(self, rows: np.ndarray, week: int) -> None:
+        """Randomised citizens among ``rows`` who are not yet measured are due in ``week``."""
+        rows = rows[(self.arm[rows] != NOT_RANDOMISED) & (self.ti_measured[rows] == NO_WEEK)]
+        self.ti_measure[rows] = week
+        self.follow_until[rows] = np.maximum(self.follow_until[rows], week)
+
+    def schedule_controls(self, municipality: int, week: int, end_week: int) -> None:
+        """A course started in ``week``: the municipality's controls randomised by then and not
+        yet scheduled are measured when it ends (the time their PEER peers are measured)."""
+        w = self.window()
+        pending = ((self.ti_measure[w] == UNSCHEDULED) & (self.municipality[w] == municipality)
+                   & (self.ti_randomised[w] <= week) & (self.arm[w] == SAU))
+        rows = pending.nonzero()[0] + self.lo
+        self.ti_measure[rows] = end_week
+        self.follow_until[rows] = end_week
+
+    def measure_trial(self, week: int) -> int:
+        """Measure every randomised citizen who is due (once each); return how many."""
+        w = self.window()
+        due = ((self.ti_measure[w] <= week) & (self.ti_measured[w] == NO_WEEK)
+               & (self.arm[w] != NOT_RANDOMISED) & ~MEASURE_LATER[self.state[w]])
+        rows = due.nonzero()[0] + self.lo
+        if rows.size:
+            self.ti_measured[rows] = week
+            self.qpr_cf_trial[rows] = np.clip(self.x_cf[rows], 0.0, QPR_MAX)
+            self.qpr_trial[rows] = np.clip(self.x_cf[rows] + self.effect[rows], 0.0, QPR_MAX)
+        return int(rows.size)
 
     def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int,
                      rng: np.random.Generator) -> None:
@@ -159,6 +230,8 @@ class CitizenRegistry(ColumnStore):
         comp = rng.random(len(rows)) < kp.uptake
         self.companion[rows] = comp
         self.comp_until[rows] = np.where(comp, week + kp.weeks_from_course_start, NO_WEEK)
+        if self.trial:  # measured at the planned end of this course (its last session's week)
+            self.schedule_measurement(rows, week + self.cp.sessions - 1)
 
     def hold_sessions(self, week: int, rng: np.random.Generator) -> tuple[int, int]:
         """One session of every running course: dropout, then attendance and effect growth.
@@ -280,11 +353,14 @@ class CitizenRegistry(ColumnStore):
         wk = self.weeks
 
         effect_end = self.qpr_end[sl] - self.qpr_cf_end[sl]
-        return pd.DataFrame({
+        states = [c.name.lower() for c in CitizenState]
+        if not self.trial:  # outside a trial the categories stay those of the programme's states
+            states = states[: CitizenState.CONTROL]
+        frame = pd.DataFrame({
             "citizen_id": np.arange(n),
             "municipality": pd.Categorical.from_codes(self.municipality[sl], municipality_names),
             "subgroup": pd.Categorical.from_codes(self.subgroup[sl], list(SUBGROUPS)),
-            "state": pd.Categorical.from_codes(self.state[sl], [c.name.lower() for c in CitizenState]),
+            "state": pd.Categorical.from_codes(self.state[sl], states),
             "started": self.ti_start[sl] != NO_WEEK,
             "completed": self.completed[sl],
             "sessions_attended": self.sessions[sl],
@@ -307,6 +383,15 @@ class CitizenRegistry(ColumnStore):
             "ti_success": wk(self.ti_success),
             "ti_volunteer": wk(self.ti_volunteer),
         })
+        if self.trial:
+            names = ["", ""]
+            names[SAU], names[PEER] = "sau", "peer"
+            frame["trial_arm"] = pd.Categorical.from_codes(self.arm[sl], names)  # NOT_RANDOMISED (-1): missing
+            frame["ti_randomised"] = wk(self.ti_randomised)
+            frame["ti_trial_measured"] = wk(self.ti_measured)
+            frame["qpr_trial"] = self.qpr_trial[sl]
+            frame["qpr_cf_trial"] = self.qpr_cf_trial[sl]
+        return frame
 
 
 class Citizen(Agent):

@@ -20,6 +20,14 @@ Order of events within a week (the code in :meth:`PeersimModel.step` follows it)
    workshops run); companionship periods end; attributable successes are recorded.
 6. **Record.** Stocks of the week are written to the weekly table.
 
+In a randomised trial (``scenario=trial``, :class:`TrialRecruitment`) step 1 differs while
+recruitment is open: a site enrols from the end of the run-in (later for sites that join later;
+before that its referrals go to other offers); a share of the referred enrol and are randomised
+1:1 (:class:`peersim.trial.BlockRandomiser`), the others do not meet the programme (no agents);
+recruitment closes when ``trial.participants`` are randomised, and from the next week referral
+is as usual. Step 5 begins with measuring the
+randomised citizens who are due (:meth:`CitizenRegistry.measure_trial`).
+
 Citizens and volunteers are Mesa agents whose weekly state lives in numpy columns
 (:mod:`peersim.citizen`, :mod:`peersim.volunteer`): steps 3-5 are vectorised passes over the
 active rows only. Municipalities and coordinators are ordinary Mesa agents.
@@ -27,19 +35,83 @@ active rows only. Municipalities and coordinators are ordinary Mesa agents.
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 
 import mesa
 import numpy as np
 
-from peersim.citizen import Citizen, CitizenRegistry, CitizenState
+from peersim.citizen import NOT_RANDOMISED, Citizen, CitizenRegistry, CitizenState
 from peersim.coordinator import ACTIVITIES, Coordinator
 from peersim.course import Course, course_fidelity
 from peersim.municipality import Municipality
 from peersim.params import PeersimConfig
+from peersim.registry import NO_WEEK
 from peersim.reporting import Recorder
 from peersim.streams import make_streams
+from peersim.trial import BlockRandomiser
 from peersim.volunteer import ON_DUTY, ON_DUTY_TABLE, Volunteer, VolunteerRegistry, VolunteerState
+
+
+class TrialRecruitment:
+    """The trial's recruitment: which sites enrol, how many are randomised, when it closes.
+
+    It draws from its own ``trial`` stream (derived from the seed like the named streams of
+    :mod:`peersim.streams`), so the trial's enrolment and allocation do not shift any other
+    mechanism's random numbers.
+    """
+
+    def __init__(self, model: PeersimModel) -> None:
+        tp = model.p.trial
+        self.tp = tp
+        self.rng = np.random.default_rng(
+            np.random.SeedSequence(entropy=model.p.seed, spawn_key=(zlib.crc32(b"trial"),)))
+        munis = model.p.municipalities
+        self.randomiser = BlockRandomiser(tp.block_sizes, len(munis) if tp.stratify_by_site else 1, self.rng)
+        self.stratify = tp.stratify_by_site
+        # the week a site starts enrolling: after the run-in, plus its own delay
+        self.opens = [tp.run_in_weeks + 1 + tp.site_opening_week.get(m.name, 0) for m in munis]
+        self.measure_delay = model.p.course.formation_weeks + model.p.course.sessions - 1
+        self.randomised = 0
+        self.referred = 0        # referred while the site was enrolling
+        self.not_enrolled = 0    # of those, not enrolled (not eligible, declined consent, or over the target)
+        self.closed_week: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_week is None
+
+    def counts(self) -> dict[str, int | None]:
+        """The recruitment figures of the run (for the trial_* keys of the summary)."""
+        return {"randomised": self.randomised, "referred": self.referred,
+                "not_enrolled": self.not_enrolled, "closed_week": self.closed_week}
+
+    def enrol(self, model: PeersimModel, m: Municipality, week: int, staff: int, self_ref: int) -> None:
+        """Enrol and randomise a share of this week's referrals of ``m`` (up to the target)."""
+        k = staff + self_ref
+        if week < self.opens[m.index] or k == 0:
+            return
+        self.referred += k
+        share = self.tp.enrolment_share
+        n_staff, n_self = int(self.rng.binomial(staff, share)), int(self.rng.binomial(self_ref, share))
+        n = min(n_staff + n_self, self.tp.participants - self.randomised)
+        n_staff = min(n_staff, n)
+        self.not_enrolled += k - n
+        if n == 0:
+            return
+        reg = model.citizens
+        rows = reg.add(n, m.index, week)
+        if model.make_agents:
+            for r in rows:
+                Citizen(model, int(r))
+        arms = self.randomiser.allocate(m.index if self.stratify else 0, n)
+        reg.randomise(rows, arms, week, self.measure_delay)
+        self.randomised += n
+        model.tally("new_citizens_referred", n)
+        model.tally("new_referred_staff", n_staff)
+        model.tally("new_referred_self", n - n_staff)
+        if self.randomised >= self.tp.participants:
+            self.closed_week = week
 
 
 class PeersimModel(mesa.Model):
@@ -76,6 +148,10 @@ class PeersimModel(mesa.Model):
             for m in members:
                 m.coordinator = c
             self.coordinator_list.append(c)
+        self.trial: TrialRecruitment | None = None
+        if params.trial.enabled:
+            self.trial = TrialRecruitment(self)
+            self.citizens.trial = True
         self._collect()
 
     # -- queries used by the agents ---------------------------------------------------------
@@ -97,20 +173,10 @@ class PeersimModel(mesa.Model):
         week = self.week
         s = self.streams
         # 1. referral
-        for m in self.municipality_list:
-            staff, self_ref = m.refer(week, s["referral"])
-            k = staff + self_ref
-            if k:
-                rows = self.citizens.add(k, m.index, week)
-                if self.make_agents:
-                    for r in rows:
-                        Citizen(self, int(r))
-                declined = rows[s["referral"].random(k) < self.p.referral.decline_at_referral]
-                self.citizens.leave(declined, CitizenState.DECLINED, week)
-                self.tally("new_citizens_referred", k)
-                self.tally("new_referred_staff", staff)
-                self.tally("new_referred_self", self_ref)
-                self.tally("new_citizens_declined", declined.size)
+        if self.trial is not None and self.trial.open:
+            self._trial_referral(week)
+        else:
+            self._referral(week)
         self._join_former_participants(week)
         # 2. coordinators
         for c in self.coordinator_list:
@@ -122,15 +188,55 @@ class PeersimModel(mesa.Model):
         # 5. citizens
         gave_up = self.citizens.give_up(week, self.p.referral.giveup_hazard_per_week, s["waiting"])
         self.tally("new_citizens_gave_up", gave_up)
+        if self.trial is not None:
+            self.citizens.measure_trial(week)
         active = self.workshop_until > week
         new_success = self.citizens.recover(week, active, s["recovery"])
         self.tally("new_successes", new_success)
         # 6. record
         self._collect()
 
+    def _referral(self, week: int) -> None:
+        """Referred citizens become agents; some decline at once, the rest wait."""
+        rng = self.streams["referral"]
+        for m in self.municipality_list:
+            staff, self_ref = m.refer(week, rng)
+            k = staff + self_ref
+            if k:
+                rows = self.citizens.add(k, m.index, week)
+                if self.make_agents:
+                    for r in rows:
+                        Citizen(self, int(r))
+                declined = rows[rng.random(k) < self.p.referral.decline_at_referral]
+                self.citizens.leave(declined, CitizenState.DECLINED, week)
+                self.tally("new_citizens_referred", k)
+                self.tally("new_referred_staff", staff)
+                self.tally("new_referred_self", self_ref)
+                self.tally("new_citizens_declined", declined.size)
+
+    def _trial_referral(self, week: int) -> None:
+        """While the trial recruits, only the referred citizens who enrol meet the programme."""
+        trial = self.trial
+        for m in self.municipality_list:
+            staff, self_ref = m.refer(week, self.streams["referral"])
+            if trial.open:
+                trial.enrol(self, m, week, staff, self_ref)
+            elif week >= trial.opens[m.index]:  # closed earlier this week: not enrolled
+                trial.referred += staff + self_ref
+                trial.not_enrolled += staff + self_ref
+
     def run(self) -> None:
         for _ in range(self.weeks - self.week):
             self.step()
+
+    def trial_done(self) -> bool:
+        """In a trial: recruitment has closed and every randomised citizen has been measured
+        (what follows does not change the trial's outcome)."""
+        if self.trial is None or self.trial.open:
+            return False
+        reg = self.citizens
+        pending = (reg.arm[: reg.n] != NOT_RANDOMISED) & (reg.ti_measured[: reg.n] == NO_WEEK)
+        return not pending.any()
 
     # -- courses ----------------------------------------------------------------------------
     def start_course(self, coordinator: Coordinator, m: Municipality) -> bool:
@@ -165,6 +271,10 @@ class PeersimModel(mesa.Model):
         course = Course(course_id, m.index, coordinator.index, week, p.course.sessions, fidelity,
                         leaders.copy(), joined.copy(), history=list(map(int, leaders)))
         reg.start_course(joined, course_id, fidelity, week, self.streams["companionship"])
+        if self.trial is not None:  # the course's end is the trial's measurement time in this site
+            end = week + p.course.sessions - 1
+            reg.schedule_measurement(declined, end)
+            reg.schedule_controls(m.index, week, end)
         vols.start_leading(leaders, course_id)
         vols.set_pair(leaders)
         self.courses.append(course)

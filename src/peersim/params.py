@@ -168,6 +168,62 @@ class OutputParams:
     csv: bool
 
 
+@dataclass
+class TrialPublishedParams:
+    """The randomised trial's published primary outcome (QPR-15 at the end of the course), shown
+    next to the simulated trial; never used by the simulation itself."""
+
+    source: str
+    n_peer: int = field(metadata=between(1, None))
+    n_sau: int = field(metadata=between(1, None))
+    qpr_mean_peer: float = field(metadata=between(0.0, 60.0))
+    qpr_mean_peer_ci_low: float = field(metadata=between(0.0, 60.0))
+    qpr_mean_peer_ci_high: float = field(metadata=between(0.0, 60.0))
+    qpr_mean_sau: float = field(metadata=between(0.0, 60.0))
+    qpr_mean_sau_ci_low: float = field(metadata=between(0.0, 60.0))
+    qpr_mean_sau_ci_high: float = field(metadata=between(0.0, 60.0))
+    qpr_difference: float = field(metadata=between(-60.0, 60.0))
+    qpr_difference_ci_low: float = field(metadata=between(-60.0, 60.0))
+    qpr_difference_ci_high: float = field(metadata=between(-60.0, 60.0))
+    cohens_d: float = field(metadata=between(-10.0, 10.0))
+
+
+TRIAL_CI_METHODS = ("welch", "pooled")
+
+
+@dataclass
+class TrialParams:
+    """The randomised trial as a scenario (``scenario=trial``; :mod:`peersim.trial`).
+
+    ``sites`` holds the trial municipalities (filled from the presets by ``conf/scenario/trial.yaml``);
+    those not already in the run join it, each with its own coordinator.
+    """
+
+    enabled: bool
+    participants: int = field(metadata=between(2, 1_000_000))
+    enrolment_share: float = field(metadata=SHARE)
+    block_sizes: list[int]
+    stratify_by_site: bool
+    run_in_weeks: int = field(metadata=between(0, 520))
+    site_opening_week: dict[str, int]
+    ci_level: float = field(metadata=between(0.5, 0.999))
+    ci_method: str = field(metadata=one_of(*TRIAL_CI_METHODS))
+    published: TrialPublishedParams
+    sites: dict[str, MunicipalityParams] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not self.block_sizes or any(b < 2 or b % 2 for b in self.block_sizes):
+            raise ConfigError(
+                f"trial.block_sizes must be a non-empty list of even numbers >= 2 (1:1 blocks), "
+                f"got {list(self.block_sizes)}"
+            )
+        for name, week in self.site_opening_week.items():
+            if not 0 <= week <= 520:
+                raise ConfigError(f"trial.site_opening_week.{name} must be between 0 and 520, got {week}")
+        for name, site in self.sites.items():
+            _validate_tree(site, f"trial.sites.{name}")
+
+
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "beta")
 
 
@@ -219,6 +275,7 @@ class PeersimConfig:
     economics: EconomicsParams
     output: OutputParams
     uncertainty: UncertaintyParams
+    trial: TrialParams
     # the experiment selected with +experiment=<name> (conf/experiment/), or None for one run;
     # typed by the experiment's own schema (peersim.experiments.SCHEMAS)
     experiment: Any = None
@@ -229,7 +286,13 @@ class PeersimConfig:
 
     @property
     def municipalities(self) -> list[MunicipalityParams]:
-        return [self.municipality, *self.extra_municipalities]
+        """Every municipality of the run: the main one, the extra ones and, in a trial, the trial
+        sites not already among them (in that order)."""
+        out = [self.municipality, *self.extra_municipalities]
+        if self.trial.enabled and self.trial.sites:
+            names = {m.name for m in out}
+            out += [m for m in self.trial.sites.values() if m.name not in names]
+        return out
 
 
 def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
@@ -300,6 +363,12 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
     names = [m.name for m in cfg.municipalities]
     if len(set(names)) != len(names):
         raise ConfigError(f"municipality names must be unique, got {names}")
+    unknown = sorted(set(cfg.trial.site_opening_week) - set(names)) if cfg.trial.enabled else []
+    if unknown:
+        raise ConfigError(
+            f"trial.site_opening_week names {', '.join(unknown)}, which is not a municipality of the run; "
+            f"choose from: {', '.join(names)}"
+        )
     from peersim.uncertainty import check_uncertainty
 
     check_uncertainty(cfg)

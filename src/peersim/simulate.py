@@ -128,4 +128,10 @@ def run(params: PeersimConfig | Sequence[str] = ()) -> RunResult:
     summary = {k: _clean(v) for k, v in summary.items()}
     extra = {"cashflow": econ.cashflow, "costs_by_category": econ.costs_by_category,
              "savings_by_subgroup": econ.savings_by_subgroup, "payments": econ.payments}
+    if model.trial is not None:  # scenario=trial: the trial table and the trial_* keys
+        from peersim.trial import trial_results
+
+        table, trial_keys = trial_results(citizens, params.trial, model.trial.counts())
+        extra["trial"] = table
+        summary.update({k: _clean(v) for k, v in trial_keys.items()})
     return RunResult(params, summary, ts, citizens, volunteers, courses, extra)
