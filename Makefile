@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench install clean
+.PHONY: run test test-slow bench register install clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test-slow: $(STAMP)
 ## bench: replications per second and whole-process time, on this machine
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+## register: regenerate the parameter evidence register docs/parameters.md and .csv from conf/
+##           (`make register ARGS=--check` only checks that they are current)
+register: $(STAMP)
+	$(BIN)/peersim-register $(ARGS)
 
 clean:
 	rm -rf $(VENV) outputs multirun .pytest_cache build dist
