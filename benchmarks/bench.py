@@ -1,10 +1,12 @@
 """peersim benchmark: replications per second on one core, and the whole-process time of `peersim`.
 
-    python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--json out.json]
+    python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--compare-reps 20] [--json out.json]
 
 Replications are full 5-year runs of the scenario (simulation + tables, no files, no charts), as
 an experiment's replication loop does them. The process time is `peersim` from the command line
 (interpreter start, Hydra, simulation, Parquet/CSV and four PNG charts), median of three.
+The comparison experiment (``+experiment=compare_implementations``, Fredericia, 5 years, no charts)
+is timed end to end on 1 and on 2 worker processes: a replication there is one seed run in every arm.
 """
 
 from __future__ import annotations
@@ -54,10 +56,31 @@ def process_time(overrides: list[str]) -> float:
     return statistics.median(times)
 
 
+def comparison_rate(reps: int, n_jobs: int) -> dict:
+    """Replications (one seed through every arm) per second through ``compare_implementations``,
+    end to end: composing the arms, the replication loop on ``n_jobs`` processes, the tables."""
+    import contextlib
+    import io
+
+    from peersim.experiments import run_experiment
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+        t0 = time.perf_counter()
+        s = run_experiment("compare_implementations",
+                           [f"experiment.replications={reps}", f"experiment.n_jobs={n_jobs}",
+                            "experiment.charts=false", "experiment.progress=false"], tmp)
+        wall = time.perf_counter() - t0
+    arms = len(s["arms"])
+    return {"n_jobs": n_jobs, "replications": reps, "arms": arms, "seconds": wall,
+            "replications_per_second": reps / wall, "runs_per_second": reps * arms / wall}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="peersim benchmark")
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--scenario", default="local_coordinator")
+    ap.add_argument("--compare-reps", type=int, default=20,
+                    help="replications of the comparison experiment per timing (0 skips it)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
     overrides = [f"scenario={args.scenario}"]
@@ -69,9 +92,16 @@ def main() -> None:
           f"{1000 * r['simulation_only_seconds']:.0f} ms)")
     p = process_time(overrides)
     print(f"  whole process `peersim scenario={args.scenario}` (with files and charts): {p:.2f} s")
+    compare = []
+    for n_jobs in (1, 2) if args.compare_reps > 0 else ():
+        c = comparison_rate(args.compare_reps, n_jobs)
+        compare.append(c)
+        print(f"  compare_implementations on {n_jobs} core{'s' if n_jobs > 1 else ''}: "
+              f"{c['replications_per_second']:.2f} replications/s ({c['arms']} arms each, "
+              f"{c['runs_per_second']:.1f} runs/s; {c['replications']} replications in {c['seconds']:.1f} s)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({**r, "process_seconds": p, "scenario": args.scenario,
+            json.dump({**r, "process_seconds": p, "compare_implementations": compare, "scenario": args.scenario,
                        "python": platform.python_version(), "version": __version__}, fh, indent=2)
 
 
