@@ -3,6 +3,11 @@
     peersim                                        # own local coordinator, Fredericia, 5 years
     peersim scenario=partnership municipality=fredericia seed=7
     peersim -m scenario=local_coordinator,partnership seed=1,2,3
+    peersim -m hydra/launcher=submitit_slurm hydra.launcher.partition=<name> seed='range(0,100)'
+
+A sweep (``-m``) runs its jobs through peersim.sweep: finished jobs are skipped, a failed job is
+recorded and does not stop the others, and the sweep's table is gathered at its end; the
+command exits with code 1 if a job did not finish.
 
 Before Hydra starts, the command line is composed once against the schema so that bad input
 stops with one line naming the key and what is allowed (exit code 2), before any output folder
@@ -44,6 +49,45 @@ def _overrides(argv: list[str]) -> list[str] | None:
     return out
 
 
+def config_dirs(argv: list[str]) -> list[str]:
+    """Extra config folders on the command line, ``--config-dir``/``-cd`` and ``hydra.searchpath=[...]``
+    (e.g. a calibration run folder, for ``+calibrated=<name>``): precheck composes with them, and
+    :func:`main` hands them to experiments, which compose variants of the command line themselves."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif arg.startswith(("--config-dir=", "-cd=")):
+            out.append(arg.split("=", 1)[1])
+        elif arg.lstrip("+~").startswith("hydra.searchpath="):
+            from hydra.core.override_parser.overrides_parser import OverridesParser
+
+            try:
+                value = OverridesParser.create().parse_override(arg.lstrip("+~")).value()
+            except Exception as exc:  # the override grammar
+                raise ConfigError(f"hydra.searchpath: cannot read {arg!r} ({exc})") from None
+            out.extend(str(v) for v in (value if isinstance(value, list) else [value]))
+    return out
+
+
+def _export_config_dirs(argv: list[str]) -> None:
+    """Make the command line's extra config folders known to every later composition in this
+    process and its workers ($PEERSIM_CONFIG_DIRS), and folders already in that variable known
+    to Hydra (as ``hydra.searchpath``) when the command line gives none."""
+    import os
+
+    from peersim.config import CONFIG_DIRS_ENV, search_dirs
+
+    given = config_dirs(argv)
+    before = [d for d in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if d]
+    if before and not any(a.lstrip("+~").startswith("hydra.searchpath=") for a in argv):
+        sys.argv.append(f"hydra.searchpath=[{','.join(search_dirs(before))}]")
+    if given:
+        os.environ[CONFIG_DIRS_ENV] = os.pathsep.join(
+            [str(Path(d.removeprefix("file://")).resolve()) if not d.startswith("pkg://") else d for d in given]
+            + before)
+
+
 def _candidate_sets(overrides: list[str], multirun: bool) -> list[list[str]]:
     """Override lists that together cover every value of every sweep.
 
@@ -82,6 +126,7 @@ def precheck(argv: list[str]) -> None:
     overrides = _overrides(argv)
     if overrides is None:
         return
+    dirs = config_dirs(argv)
     multirun = any(a in ("-m", "--multirun") for a in argv)
     try:
         candidate_sets = _candidate_sets(overrides, multirun)
@@ -89,8 +134,26 @@ def precheck(argv: list[str]) -> None:
         raise
     except Exception as exc:  # the override grammar
         raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
-    for candidate in candidate_sets:
-        to_params(compose_config([o for o in candidate if not o.lstrip("+~").startswith("hydra")]))
+    launcher = [o for o in overrides if _is_launcher_override(o)]
+    if launcher:
+        from peersim.sweep import launcher_options, register_launchers
+
+        register_launchers()
+        for o in launcher:
+            key, _, value = o.lstrip("+~").partition("=")
+            if key == "hydra/launcher" and value not in (options := launcher_options()):
+                raise ConfigError(f"hydra/launcher={value}: unknown launcher; choose one of: {', '.join(options)}")
+    for i, candidate in enumerate(candidate_sets):
+        # the launcher's and the sweep folder's settings are checked once, with the first job
+        model = [o for o in candidate if not o.lstrip("+~").startswith("hydra")]
+        to_params(compose_config(model + (launcher if i == 0 else []), config_dirs=dirs))
+
+
+def _is_launcher_override(override: str) -> bool:
+    """``hydra/launcher=...``, ``hydra.launcher.*=...``, ``hydra.sweep.*=...``: composed in precheck
+    (a typo fails with one line); other ``hydra*`` overrides are left to Hydra."""
+    key = override.lstrip("+~").split("=", 1)[0]
+    return key == "hydra/launcher" or key.startswith(("hydra.launcher.", "hydra.sweep."))
 
 
 def _quiet_libraries() -> None:
@@ -103,22 +166,41 @@ def _quiet_libraries() -> None:
 
 def _task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from peersim.config import to_params
-    from peersim.simulate import run
 
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    task_overrides = list(hydra_cfg.overrides.task)
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # skip if done, catch and record a failure (peersim.sweep)
+        from peersim.sweep import run_job
+
+        _quiet_libraries()
+        run_job(out, lambda: to_params(cfg), task_overrides, _run_one)
+        return
     try:
         params = to_params(cfg)
     except ConfigError as exc:
         print(f"peersim: error: {exc}", file=sys.stderr)
         sys.exit(2)
     _quiet_libraries()
-    out = Path(HydraConfig.get().runtime.output_dir)
+    try:  # experiments check their own inputs (e.g. every drawn parameter set) before simulating
+        _run_one(params, out, task_overrides)
+    except ConfigError as exc:
+        print(f"peersim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _run_one(params, out: Path, task_overrides: list[str]) -> None:
+    """Run one configuration (or one experiment) into ``out`` and print its key figures."""
+    from peersim.simulate import run
+
     t0 = time.perf_counter()
     if params.experiment is not None:
         from peersim.experiments import base_overrides, find
 
-        overrides = base_overrides(list(HydraConfig.get().overrides.task))
+        overrides = base_overrides(task_overrides)
         find(params).run(params, overrides, out)
         print(f"peersim {type(params.experiment).__name__}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
         return
@@ -144,14 +226,22 @@ def main() -> None:
     except ConfigError as exc:
         print(f"peersim: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    _export_config_dirs(argv)
 
     import hydra
 
+    from peersim import sweep
     from peersim.config import conf_dir, register_schema
 
     register_schema()
+    sweep.register_launchers()
     app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)
-    app()
+    try:
+        app()
+    finally:
+        report = sweep.end_of_command()  # a sweep's table, even when the launcher gave up
+    if report is not None and report.failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

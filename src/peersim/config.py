@@ -93,6 +93,9 @@ def explain(exc: BaseException) -> str:
         m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
         if m:
             group, option = m.group(1), m.group(2)
+            if group == "calibrated":  # fits written by +experiment=calibrate live in its run folder
+                return (f"calibrated={option}: no calibrated/{option}.yaml in conf/ or the extra config folders; "
+                        "give the calibration run folder with --config-dir <folder> (Python: config_dirs=[folder])")
             opts = group_options(group) if (conf_dir() / group).is_dir() else []
             allowed = ", ".join(opts) if opts else "(see conf/)"
             return f"{group}={option}: unknown option; choose one of: {allowed}"
@@ -105,6 +108,12 @@ def explain(exc: BaseException) -> str:
         m = re.search(r"Key '([^']+)' not in '(\w+)'", msg) or re.search(
             r"Key '([^']+)' is not in struct", msg
         )
+        mapping = re.search(r"Key '([^']+)' is not in struct", msg)
+        if mapping and key.startswith("experiment.") and key.endswith("." + mapping.group(1)):
+            # a new entry in a mapping of an experiment (e.g. experiment.bounds): Hydra adds keys with '+'
+            where = key[: -len(mapping.group(1)) - 1]
+            return (f"unknown key '{key}': to add an entry to {where}, start the override with '+', "
+                    f"e.g. +{where}={{{mapping.group(1)}:...}}")
         if m:
             parent = key.rsplit(".", 1)[0] if "." in key else ""
             fields = _schema_fields(parent) or []
@@ -164,12 +173,37 @@ def _neighbours(params: PeersimConfig) -> list[MunicipalityParams]:
     return out
 
 
-def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False) -> DictConfig:
-    """Compose ``conf/`` with Hydra-style overrides, e.g. ``["scenario=partnership", "seed=7"]``."""
+CONFIG_DIRS_ENV = "PEERSIM_CONFIG_DIRS"
+
+
+def search_dirs(config_dirs: Sequence[str | Path] = ()) -> list[str]:
+    """Extra config folders searched after ``conf/`` (e.g. a calibration run folder holding
+    ``calibrated/<name>.yaml``): ``config_dirs`` and then the folders in ``$PEERSIM_CONFIG_DIRS``
+    (``os.pathsep``-separated; the ``peersim`` command sets it from ``--config-dir``), as Hydra
+    search-path entries (``file://<absolute path>``; ``pkg://`` entries are kept as they are)."""
+    import os
+
+    env = [d for d in os.environ.get(CONFIG_DIRS_ENV, "").split(os.pathsep) if d]
+    out: list[str] = []
+    for d in [*map(str, config_dirs), *env]:
+        entry = d if d.startswith("pkg://") else "file://" + str(Path(d.removeprefix("file://")).resolve())
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False,
+                   config_dirs: Sequence[str | Path] = ()) -> DictConfig:
+    """Compose ``conf/`` with Hydra-style overrides, e.g. ``["scenario=partnership", "seed=7"]``;
+    ``config_dirs`` (and ``$PEERSIM_CONFIG_DIRS``) are searched too, e.g. for ``+calibrated=<name>``."""
     register_schema()
     gh = GlobalHydra.instance()
     if gh.is_initialized():
         gh.clear()
+    extra = search_dirs(config_dirs)
+    if extra:
+        quoted = ",".join("'" + e.replace("\\", "\\\\").replace("'", "\\'") + "'" for e in extra)
+        overrides = [*overrides, f"hydra.searchpath=[{quoted}]"]
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
             return compose(
@@ -183,9 +217,10 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
         raise
 
 
-def load_config(overrides: Sequence[str] = ()) -> PeersimConfig:
-    """Compose and validate: the Python API's way to build a run's parameters."""
-    return to_params(compose_config(overrides))
+def load_config(overrides: Sequence[str] = (), *, config_dirs: Sequence[str | Path] = ()) -> PeersimConfig:
+    """Compose and validate: the Python API's way to build a run's parameters
+    (``config_dirs``: extra config folders, e.g. a calibration run folder for ``+calibrated=fit``)."""
+    return to_params(compose_config(overrides, config_dirs=config_dirs))
 
 
 def as_dict(params: PeersimConfig) -> dict[str, Any]:
