@@ -36,6 +36,20 @@ def summarize_one(params: PeersimConfig) -> dict[str, Any]:
     return run_summary(params)
 
 
+def _context():
+    """Workers fork from a single-threaded server that has peersim imported already.
+
+    Forking the experiment's own process would copy the locks of its threads (pyarrow's and the
+    BLAS pools), which can deadlock a child; a fresh spawn would import numpy, pandas and Mesa
+    again for every pool. The fork server is started once per process and reused.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["peersim.simulate", "peersim.experiments._runner"])
+    return ctx
+
+
 def _chunk(fn: Callable[[Any], dict[str, Any]], items: list[Any]) -> list[dict[str, Any]]:
     return [fn(x) for x in items]
 
@@ -82,7 +96,7 @@ def run_many(configs: Sequence[PeersimConfig], *, n_jobs: int | None = None,
         return pd.DataFrame(rows)
     size = max(1, min(16, len(items) // (jobs * 8) or 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
         futures = [pool.submit(_chunk, fn, c) for c in chunks]
         for fut in futures:
             part = fut.result()
