@@ -201,8 +201,9 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
         from peersim.experiments import base_overrides, find
 
         overrides = base_overrides(task_overrides)
-        find(params).run(params, overrides, out)
-        print(f"peersim {type(params.experiment).__name__}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
+        exp = find(params)
+        exp.run(params, overrides, out)
+        print(f"peersim +experiment={exp.name}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
         return
     result = run(params)
     result.write(out)
