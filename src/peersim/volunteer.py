@@ -15,6 +15,8 @@ recovery back (QPR-15 points, regained slowly). Former participants can join lat
 
 from __future__ import annotations
 
+import functools
+
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -44,10 +46,14 @@ class VolunteerState(IntEnum):
 ON_DUTY = (VolunteerState.AVAILABLE, VolunteerState.LEADING, VolunteerState.RESTING)
 
 
+@functools.cache
 def state_table(*states: VolunteerState) -> np.ndarray:
-    """A lookup table: ``state_table(A, B)[state_array]`` is the mask of rows in A or B."""
+    """A lookup table: ``state_table(A, B)[state_array]`` is the mask of rows in A or B.
+
+    Cached (read-only): the coordinators ask for the same few tables several times a week."""
     table = np.zeros(len(VolunteerState), dtype=bool)
     table[list(states)] = True
+    table.flags.writeable = False
     return table
 
 
