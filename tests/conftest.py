@@ -8,8 +8,11 @@ gets its own deep copy to mutate.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +94,77 @@ def stock(model: PeersimModel, name: str) -> float:
 
 def mean_over_seeds(make_run: Callable[[int], float], seeds: range | list[int]) -> float:
     return float(np.mean([make_run(s) for s in seeds]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The ``peersim`` command as a user runs it: a subprocess in its own working directory
+# ---------------------------------------------------------------------------------------------
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
+    env.pop("HYDRA_FULL_ERROR", None)
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
+@dataclass
+class Cli:
+    """A started ``peersim`` command; reading its results waits for it."""
+
+    args: list[str]
+    cwd: Path
+    proc: subprocess.Popen
+    _done: tuple[int, str, str] | None = None
+
+    def wait(self, timeout: float = 300) -> tuple[int, str, str]:
+        if self._done is None:
+            out, err = self.proc.communicate(timeout=timeout)
+            self._done = (self.proc.returncode, out, err)
+        return self._done
+
+    @property
+    def returncode(self) -> int:
+        return self.wait()[0]
+
+    @property
+    def stdout(self) -> str:
+        return self.wait()[1]
+
+    @property
+    def stderr(self) -> str:
+        return self.wait()[2]
+
+    @property
+    def output(self) -> str:
+        return f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
+
+
+def start_cli(args: list[str], cwd: Path) -> Cli:
+    cwd.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "peersim.cli", *args], cwd=cwd, env=cli_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return Cli(args, cwd, proc)
+
+
+class CliRuns:
+    """Command lines by name, each in its own working directory under ``root``, started on first
+    use (``runs[name]``) or up front with :meth:`start` (they are independent processes)."""
+
+    def __init__(self, root: Path, commands: dict[str, list[str]]) -> None:
+        self.root, self.commands, self.started = root, commands, {}
+
+    def start(self, *names: str) -> None:
+        for name in names:
+            if name not in self.started:
+                self.started[name] = start_cli(self.commands[name], self.root / name)
+
+    def __getitem__(self, name: str) -> Cli:
+        self.start(name)
+        return self.started[name]
+
+    def close(self) -> None:
+        for r in self.started.values():
+            if r.proc.poll() is None:
+                r.proc.kill()
+                r.proc.wait()

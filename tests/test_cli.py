@@ -7,15 +7,11 @@ needs them (they are independent processes); each test then waits for its own.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SRC
+from conftest import CliRuns
 
 from peersim import load_config, run
 
@@ -39,72 +35,8 @@ BAD_SWEEPS = {
 }
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    env.pop("HYDRA_FULL_ERROR", None)
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
-@dataclass
-class Cli:
-    args: list[str]
-    cwd: Path
-    proc: subprocess.Popen
-    _done: tuple[int, str, str] | None = None
-
-    def wait(self, timeout: float = 120) -> tuple[int, str, str]:
-        if self._done is None:
-            out, err = self.proc.communicate(timeout=timeout)
-            self._done = (self.proc.returncode, out, err)
-        return self._done
-
-    @property
-    def returncode(self) -> int:
-        return self.wait()[0]
-
-    @property
-    def stdout(self) -> str:
-        return self.wait()[1]
-
-    @property
-    def stderr(self) -> str:
-        return self.wait()[2]
-
-
-def start(args: list[str], cwd: Path) -> Cli:
-    cwd.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "peersim.cli", *args], cwd=cwd, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return Cli(args, cwd, proc)
-
-
-class Launcher:
-    """Starts command lines in their own working directories under ``root``; ``launcher[name]``
-    returns the run, starting it on first use if it was not started up front."""
-
-    def __init__(self, root: Path, commands: dict[str, list[str]]) -> None:
-        self.root, self.commands, self.runs = root, commands, {}
-
-    def start(self, *names: str) -> None:
-        for name in names:
-            if name not in self.runs:
-                self.runs[name] = start(self.commands[name], self.root / name)
-
-    def __getitem__(self, name: str) -> Cli:
-        self.start(name)
-        return self.runs[name]
-
-    def close(self) -> None:
-        for r in self.runs.values():
-            if r.proc.poll() is None:
-                r.proc.kill()
-                r.proc.wait()
-
-
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory) -> Launcher:
+def cli(tmp_path_factory) -> CliRuns:
     root = tmp_path_factory.mktemp("cli")
     commands = {
         "default": [],  # the default run, from a working directory that is not the repository
@@ -115,7 +47,7 @@ def cli(tmp_path_factory) -> Launcher:
         **BAD,
         **BAD_SWEEPS,
     }
-    launcher = Launcher(root, commands)
+    launcher = CliRuns(root, commands)
     launcher.start("default", "redirected", "multirun", *BAD)  # independent: run them side by side
     yield launcher
     launcher.close()

@@ -10,64 +10,16 @@ rest are checks of the table, the folder names and the job wrapper without Hydra
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SRC
+from conftest import Cli, CliRuns, start_cli
 
 from peersim import sweep
 from peersim.config import config_hash
 
 YEARS = "years=1"  # short runs: these tests check the plumbing, not the model
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
-    env.pop("HYDRA_FULL_ERROR", None)
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
-@dataclass
-class Cli:
-    proc: subprocess.Popen
-    cwd: Path
-    _done: tuple[int, str, str] | None = None
-
-    def wait(self, timeout: float = 300) -> tuple[int, str, str]:
-        if self._done is None:
-            out, err = self.proc.communicate(timeout=timeout)
-            self._done = (self.proc.returncode, out, err)
-        return self._done
-
-    @property
-    def returncode(self) -> int:
-        return self.wait()[0]
-
-    @property
-    def stdout(self) -> str:
-        return self.wait()[1]
-
-    @property
-    def stderr(self) -> str:
-        return self.wait()[2]
-
-    @property
-    def output(self) -> str:
-        return f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
-
-
-def start(args: list[str], cwd: Path) -> Cli:
-    cwd.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "peersim.cli", *args], cwd=cwd, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return Cli(proc, cwd)
 
 
 def sweep_args(*extra: str) -> list[str]:
@@ -83,34 +35,11 @@ JOB = "scenario=partnership,seed={},years=1"
 FAILING, DELETED, KEPT = JOB.format(2), JOB.format(3), JOB.format(1)
 
 
-class Runs:
-    """Command lines by name, each in its own working directory under ``root``, started on first
-    use (``runs[name]``) or up front with :meth:`start`."""
-
-    def __init__(self, root: Path, commands: dict[str, list[str]]) -> None:
-        self.root, self.commands, self.started = root, commands, {}
-
-    def start(self, *names: str) -> None:
-        for name in names:
-            if name not in self.started:
-                self.started[name] = start(self.commands[name], self.root / name)
-
-    def __getitem__(self, name: str) -> Cli:
-        self.start(name)
-        return self.started[name]
-
-    def close(self) -> None:
-        for r in self.started.values():
-            if r.proc.poll() is None:
-                r.proc.kill()
-                r.proc.wait()
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Runs:
+def runs(tmp_path_factory) -> CliRuns:
     root = tmp_path_factory.mktemp("sweeps")
     (root / "joblib" / "sw" / FAILING / "timeseries.parquet").mkdir(parents=True)
-    launcher = Runs(root, {
+    launcher = CliRuns(root, {
         "joblib": sweep_args(*SEEDS),
         "unknown_launcher": sweep_args("seed=1,2", "hydra/launcher=slurm_typo"),
         "submitit_local": sweep_args("scenario=local_coordinator,partnership", "seed=1", "output.charts=true",
@@ -130,7 +59,7 @@ def resumed(runs) -> tuple[Cli, int]:
     (folder / FAILING / "timeseries.parquet").rmdir()
     (folder / DELETED / "summary.json").unlink()
     kept = (folder / KEPT / "summary.json").stat().st_mtime_ns
-    again = start(sweep_args(*SEEDS, "hydra/launcher=basic"), first.cwd)  # any launcher resumes; basic starts fastest
+    again = start_cli(sweep_args(*SEEDS, "hydra/launcher=basic"), first.cwd)  # any launcher resumes; basic starts fastest
     again.wait()
     return again, kept
 
