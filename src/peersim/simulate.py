@@ -97,8 +97,11 @@ def run_summary(params: PeersimConfig) -> dict[str, Any]:
     return run(params).summary
 
 
-def run(params: PeersimConfig | Sequence[str] = ()) -> RunResult:
-    """Simulate one configuration (parameters, or a list of overrides) and collect its tables."""
+def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -> RunResult:
+    """Simulate one configuration (parameters, or a list of overrides) and collect its tables.
+
+    ``economics=False`` skips the economics layer (no economic keys or tables), for replication
+    loops that need only the model's figures: it costs about as much as the simulation itself."""
     if not isinstance(params, PeersimConfig):
         params = load_config(list(params))
     model = PeersimModel(params)
@@ -117,17 +120,19 @@ def run(params: PeersimConfig | Sequence[str] = ()) -> RunResult:
         "weeks": params.weeks,
     }
     summary.update(summarize(ts, citizens, volunteers, courses))
-    econ = evaluate(ts, citizens, params.economics, weeks=params.weeks,
-                    implementation=params.scenario.implementation)
-    for key, value in econ.summary.items():
-        if key in summary and summary[key] != value:
-            key = f"economics_{key}"  # e.g. the standard offer's success rate in expected mode
-        summary[key] = value
+    extra: dict[str, pd.DataFrame] = {}
+    if economics:
+        econ = evaluate(ts, citizens, params.economics, weeks=params.weeks,
+                        implementation=params.scenario.implementation)
+        for key, value in econ.summary.items():
+            if key in summary and summary[key] != value:
+                key = f"economics_{key}"  # e.g. the standard offer's success rate in expected mode
+            summary[key] = value
+        extra = {"cashflow": econ.cashflow, "costs_by_category": econ.costs_by_category,
+                 "savings_by_subgroup": econ.savings_by_subgroup, "payments": econ.payments}
     summary["peersim_version"] = peersim.__version__
     summary["config_hash"] = config_hash(params)
     summary = {k: _clean(v) for k, v in summary.items()}
-    extra = {"cashflow": econ.cashflow, "costs_by_category": econ.costs_by_category,
-             "savings_by_subgroup": econ.savings_by_subgroup, "payments": econ.payments}
     if model.trial is not None:  # scenario=trial: the trial table and the trial_* keys
         from peersim.trial import trial_results
 

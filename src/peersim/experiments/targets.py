@@ -123,12 +123,14 @@ DERIVED: dict[str, Derived] = {
 }
 
 
-def measure(params: PeersimConfig) -> dict[str, Any]:
-    """One run's full summary (as ``summary.json``) plus every derived statistic (module level
-    so that worker processes can receive it)."""
+def measure(params: PeersimConfig, *, economics: bool = True) -> dict[str, Any]:
+    """One run's summary (as ``summary.json``) plus every derived statistic (module level so
+    that worker processes can receive it). ``economics=False`` skips the economics layer, which
+    costs about as much as the simulation itself: for run sets whose targets need only model
+    figures (decided by the probe run); tests check that both agree on those figures."""
     from peersim.simulate import run
 
-    result = run(params)
+    result = run(params, economics=economics)
     row = dict(result.summary)
     for name, d in DERIVED.items():
         row[name] = d.fn(result)
@@ -136,33 +138,8 @@ def measure(params: PeersimConfig) -> dict[str, Any]:
 
 
 def measure_model_only(params: PeersimConfig) -> dict[str, Any]:
-    """The same row without the economics layer, which costs more than the simulation itself:
-    the model's summary figures (:func:`peersim.reporting.summarize`), the trial's ``trial_*``
-    keys in ``scenario=trial``, and every derived statistic. Used for run sets whose targets
-    need nothing else (decided by the probe run); tests check that it agrees with :func:`measure`."""
-    from types import SimpleNamespace
-
-    from peersim.course import courses_to_frame
-    from peersim.model import PeersimModel
-    from peersim.reporting import summarize
-    from peersim.simulate import _clean
-
-    model = PeersimModel(params)
-    model.run()
-    muni_names = [m.name for m in model.municipality_list]
-    citizens = model.citizens.to_frame(muni_names)
-    volunteers = model.volunteers.to_frame([c.name for c in model.coordinator_list])
-    summary: dict[str, Any] = summarize(model.recorder.to_frame(), citizens, volunteers,
-                                        courses_to_frame(model.courses, muni_names))
-    if getattr(model, "trial", None) is not None:
-        from peersim.trial import trial_results
-
-        summary.update(trial_results(citizens, params.trial, model.trial.counts())[1])
-    row = {k: _clean(v) for k, v in summary.items()}
-    result = SimpleNamespace(params=params, summary=row, volunteers=volunteers)
-    for name, d in DERIVED.items():
-        row[name] = d.fn(result)
-    return row
+    """:func:`measure` without the economics layer."""
+    return measure(params, economics=False)
 
 
 def _measure_item(item: tuple[PeersimConfig, bool]) -> dict[str, Any]:
