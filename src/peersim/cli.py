@@ -3,7 +3,7 @@
     peersim                                        # own local coordinator, Fredericia, 5 years
     peersim scenario=partnership municipality=fredericia seed=7
     peersim -m scenario=local_coordinator,partnership seed=1,2,3
-    peersim -m hydra/launcher=submitit_slurm hydra.launcher.partition=<name> seed='range(0,100)'
+    peersim -m hydra/launcher=slurm hydra.launcher.partition=<name> seed='range(0,100)'
 
 A sweep (``-m``) runs its jobs through peersim.sweep: finished jobs are skipped, a failed job is
 recorded and does not stop the others, and the sweep's table is gathered at its end; the
@@ -136,9 +136,8 @@ def precheck(argv: list[str]) -> None:
         raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
     launcher = [o for o in overrides if _is_launcher_override(o)]
     if launcher:
-        from peersim.sweep import launcher_options, register_launchers
+        from peersim.sweep import launcher_options
 
-        register_launchers()
         for o in launcher:
             key, _, value = o.lstrip("+~").partition("=")
             if key == "hydra/launcher" and value not in (options := launcher_options()):
@@ -235,7 +234,6 @@ def main() -> None:
     from peersim.config import conf_dir, register_schema
 
     register_schema()
-    sweep.register_launchers()
     app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)
     try:
         app()

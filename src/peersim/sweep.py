@@ -2,7 +2,7 @@
 
     peersim -m scenario=local_coordinator,partnership seed='range(0,20)'
     peersim -m scenario=local_coordinator,partnership seed='range(0,20)' hydra.sweep.dir=multirun/cmp
-    peersim -m hydra/launcher=submitit_slurm hydra.launcher.partition=<name> seed='range(0,100)'
+    peersim -m hydra/launcher=slurm hydra.launcher.partition=<name> seed='range(0,100)'
     python -m peersim.sweep multirun/cmp          # rebuild the table and charts of a sweep folder
 
 A sweep is a folder (``hydra.sweep.dir``) with one sub-folder per job, named by the job's
@@ -34,8 +34,8 @@ the launcher itself raise; ``peersim`` then still gathers the table (see :func:`
 and those jobs show as ``incomplete`` or ``missing``. Re-running the sweep runs exactly them.
 
 **Launchers.** Sweeps run on Hydra's joblib launcher by default (conf/config.yaml), i.e. on
-every core of this machine; ``hydra/launcher=submitit_slurm`` sends the same jobs to SLURM with
-peersim's defaults from ``conf/hydra/launcher/submitit_slurm.yaml``, ``submitit_local`` runs them
+every core of this machine; ``hydra/launcher=slurm`` sends the same jobs to SLURM with
+peersim's defaults from ``conf/hydra/launcher/slurm.yaml``, ``submitit_local`` runs them
 through submitit on this machine (all at once: a way to test the cluster path, not to compute).
 """
 
@@ -48,7 +48,6 @@ import sys
 import tempfile
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,9 +74,6 @@ CHART_METRICS = (("citizens_started", "Citizens started (persons)"),
                  ("net_municipal_dkk", "Municipal net result (DKK)"))
 # Top-level keys a sweep sets, told apart from summary figures in a table read back from CSV
 TOP_LEVEL_OVERRIDES = ("seed", "scenario", "municipality", "years", "experiment", "shared_with")
-# Launcher configs shipped by the plugins that peersim extends with a file of the same name
-EXTENDED_LAUNCHERS = {"submitit_slurm": ("hydra_plugins.hydra_submitit_launcher.config", "SlurmQueueConf"),
-                      "submitit_local": ("hydra_plugins.hydra_submitit_launcher.config", "LocalQueueConf")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,43 +107,6 @@ def _short_item(item: str) -> str:
 # Hydra resolves hydra.sweep.subdir in whichever process runs the job; registered resolvers
 # travel there with Hydra's singleton state (joblib and submitit workers alike).
 OmegaConf.register_new_resolver(SUBDIR_RESOLVER, job_subdir, replace=True)
-
-# A worker process re-imports the launcher plugins, which stores the plugin's own
-# `submitit_slurm` next to peersim's file of the same name again: Hydra then validates the file
-# against it and warns that this matching is deprecated. Harmless there (the launcher's settings
-# are used by the submitting process only), so that one warning is silenced.
-warnings.filterwarnings("ignore", message=r"\s*'hydra/launcher/submitit_\w+' is validated against ConfigStore")
-
-
-def register_launchers() -> None:
-    """Let ``conf/hydra/launcher/<name>.yaml`` extend the plugin's config of the same name.
-
-    The plugins store ``submitit_slurm``/``submitit_local`` in Hydra's ConfigStore. A file of
-    the same name would be matched against that node by Hydra 1.1's deprecated "automatic
-    schema matching"; instead the node is stored again as ``_<name>_schema``, which peersim's
-    file names in its defaults list (typed: a typo in ``hydra.launcher.*`` fails), and the
-    original entry is removed so that ``hydra/launcher=<name>`` means peersim's file.
-    """
-    from hydra.core.config_store import ConfigStore
-    from hydra.core.plugins import Plugins
-
-    try:
-        Plugins.instance()  # scan (and so execute) the plugin modules once, before the change below
-    except Exception:  # pragma: no cover - a broken plugin is Hydra's to report
-        return
-    folder = _launcher_conf_dir()
-    cs = ConfigStore.instance()
-    for name, (module, cls) in EXTENDED_LAUNCHERS.items():
-        if not (folder / f"{name}.yaml").is_file():
-            continue
-        try:
-            node = getattr(__import__(module, fromlist=[cls]), cls)
-        except ImportError:  # plugin not installed: the file alone names it in the error
-            continue
-        cs.store(group="hydra/launcher", name=f"_{name}_schema", node=node,
-                 provider="peersim")
-        cs.repo.get("hydra", {}).get("launcher", {}).pop(f"{name}.yaml", None)
-
 
 def _launcher_conf_dir() -> Path:
     from peersim.config import conf_dir
