@@ -355,7 +355,7 @@ def test_coordinator_budget_is_fte_times_productive_hours_and_capacity_grows_wit
         coord = model.coordinator_list[0]
         assert coord.budget == pytest.approx(fte * p.coordinator.productive_hours_per_fte_year / 52, rel=1e-12)
         model.run()
-        ts = model.recorder.to_frame()
+        ts = model.timeseries()
         np.testing.assert_allclose(ts["hours_budget"], coord.budget, rtol=1e-12)
         capacities.append(coord.capacity)
     assert capacities == sorted(capacities) and capacities[-1] > capacities[1] >= 1, f"capacity by fte: {capacities}"

@@ -36,6 +36,8 @@ ACTIVITIES = (
     "admin", "course_formation", "course_running", "supervision", "recruitment", "training",
     "intro_meetings", "companionship", "idle",
 )
+_ACT = {a: i for i, a in enumerate(ACTIVITIES)}
+_ADMIN, _IDLE = _ACT["admin"], _ACT["idle"]
 
 
 class Coordinator(Agent):
@@ -65,8 +67,15 @@ class Coordinator(Agent):
         self.next_workshop = [0] * n
         self.intro_hours = [0.0] * n
         self.cohort_hours = 0.0
-        self.hours = dict.fromkeys(ACTIVITIES, 0.0)
+        self.hours = [0.0] * len(ACTIVITIES)      # this week's hours by activity (ACTIVITIES order)
         self.capacity = self._capacity()
+        # constants of the weekly work
+        self._steer_every = 52 // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
+        self._leaders_per_course = model.p.course.leaders_per_course
+        self._supervision_standard = vp.supervision_standard_hours_per_leader_week
+        self._needed = self.volunteers_needed()
+        self._next_workshop_any = 0            # no municipality's workshop is due before this week
+        self._next_intro_any = min(self.next_intro, default=math.inf)
 
     # -- capacity ---------------------------------------------------------------------------
     def _capacity(self) -> int:
@@ -91,36 +100,44 @@ class Coordinator(Agent):
         take = min(hours, self.remaining)
         if take > 0:
             self.remaining -= take
-            self.hours[activity] += take
+            self.hours[_ACT[activity]] += take
         return take
+
+    def hours_by_activity(self) -> dict[str, float]:
+        """This week's hours by activity."""
+        return dict(zip(ACTIVITIES, self.hours, strict=True))
 
     def work(self) -> None:
         model = self.model
         week = model.week
         cp = self.cp
-        self.hours = dict.fromkeys(ACTIVITIES, 0.0)
-        self.remaining = self.budget
-
-        self._spend("admin", cp.admin_share * self.budget)
-        every_steer = 52 // cp.steering_meetings_per_year if cp.steering_meetings_per_year else 0
-        if every_steer and week % every_steer == 0:
+        hours = self.hours = [0.0] * len(ACTIVITIES)
+        admin = min(self.budget, cp.admin_share * self.budget)
+        hours[_ADMIN] = admin
+        self.remaining = self.budget - admin
+        if self._steer_every and week % self._steer_every == 0:
             model.tally("new_steering_meetings", len(self.municipalities))
 
-        running = [c for c in model.running if c.coordinator == self.index]
-        self._spend("course_running", cp.hours_per_course_week * len(running))
-        leaders = model.p.course.leaders_per_course * len(running)
-        if leaders:
+        if len(model.coordinator_list) == 1:
+            n_running = len(model.running)
+        else:
+            n_running = sum(1 for c in model.running if c.coordinator == self.index)
+        if n_running:
+            self._spend("course_running", cp.hours_per_course_week * n_running)
+            leaders = self._leaders_per_course * n_running
             given = self._spend("supervision", cp.supervision_hours_per_leader_week * leaders)
-            standard = model.p.volunteers.supervision_standard_hours_per_leader_week
-            self.supervision_level = min(1.0, given / leaders / standard)
+            self.supervision_level = min(1.0, given / leaders / self._supervision_standard)
             self.supervision_recent += 0.1 * (self.supervision_level - self.supervision_recent)
 
-        self._workshops(week)
-        self._training(week)
-        self._form_courses(week, len(running))
+        if week >= self._next_workshop_any:
+            self._workshops(week)
+        if self.cohort.size or model.volunteers.count_in(self.index, VolunteerState.RECRUITED):
+            self._training(week)
+        self._form_courses(week, n_running)
         self._recruit(week)
-        self._intro_meetings(week)
-        self.hours["idle"] += self.remaining
+        if week >= self._next_intro_any:
+            self._intro_meetings(week)
+        hours[_IDLE] += self.remaining
         self.remaining = 0.0
 
     def _workshops(self, week: int) -> None:
@@ -134,6 +151,7 @@ class Coordinator(Agent):
                 model.workshop_until[m.index] = week + every
                 self.next_workshop[i] = week + every
                 model.tally("new_workshops", 1)
+        self._next_workshop_any = min(self.next_workshop)
 
     def _training(self, week: int) -> None:
         """Train the current cohort: it needs ``training_weeks`` weeks and that many weeks' worth
@@ -141,13 +159,13 @@ class Coordinator(Agent):
         model, cp = self.model, self.cp
         vols = model.volunteers
         if self.cohort.size == 0:
-            recruits = vols.rows_in(self.index, VolunteerState.RECRUITED)
-            if recruits.size == 0:
+            if vols.count_in(self.index, VolunteerState.RECRUITED) == 0:
                 return
+            recruits = vols.rows_in(self.index, VolunteerState.RECRUITED)
             self.cohort = recruits
             self.cohort_weeks = 0
             self.cohort_hours = 0.0
-            vols.state[recruits] = VolunteerState.IN_TRAINING
+            vols.set_state(recruits, VolunteerState.IN_TRAINING)
             model.tally("new_trainees", int(recruits.size))
         need = cp.training_weeks * cp.training_hours_per_week
         given = self._spend("training", min(cp.training_hours_per_week, need - self.cohort_hours))
@@ -165,11 +183,13 @@ class Coordinator(Agent):
         leaders = model.p.course.leaders_per_course
         need_hours = cp.hours_per_course_formation
         # longest waiting list first
-        order = sorted(self.municipalities, key=lambda m: -model.waiting_count(m.index))
+        order = self.municipalities
+        if len(order) > 1:
+            order = sorted(order, key=lambda m: -model.waiting_count(m.index))
         for m in order:
             i = m.index
             if i not in self.forming:
-                free = vols.rows_in(self.index, VolunteerState.AVAILABLE).size
+                free = vols.count_in(self.index, VolunteerState.AVAILABLE)
                 if (n_running + len(self.forming) >= self.capacity
                         or model.waiting_count(i) < model.p.course.min_participants_to_start
                         or free < leaders * (len(self.forming) + 1)):
@@ -187,12 +207,12 @@ class Coordinator(Agent):
         model, cp = self.model, self.cp
         vols = model.volunteers
         # paused volunteers count: the coordinator keeps in touch and expects most of them back
-        pipeline = vols.rows_in(
+        pipeline = vols.count_in(
             self.index, VolunteerState.RECRUITED, VolunteerState.IN_TRAINING,
             VolunteerState.AVAILABLE, VolunteerState.LEADING, VolunteerState.RESTING,
             VolunteerState.BURNED_OUT,
-        ).size
-        shortfall = self.volunteers_needed() - pipeline
+        )
+        shortfall = self._needed - pipeline
         if self.campaign_hours is None:
             if shortfall <= 0:
                 return
@@ -223,3 +243,4 @@ class Coordinator(Agent):
                 if self.next_intro[i] <= week:
                     self.next_intro[i] = week + self.intro_every
                 model.tally("new_intro_meetings", 1)
+        self._next_intro_any = min(self.next_intro)

@@ -7,6 +7,7 @@ is formed (see :func:`course_fidelity`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,8 @@ class Course:
     cancelled: bool = False
     leader_changes: int = 0
     history: list[int] = field(default_factory=list)  # every volunteer who led it
+    attendance: list[int] = field(default_factory=list)  # participants attending each session (drawn at the start)
+    empty_after: int = 10**9                 # sessions held when the last participant has dropped out
 
     @property
     def running(self) -> bool:
@@ -36,11 +39,13 @@ class Course:
 
 
 def course_fidelity(fp: FidelityParams, *, training_quality: float, supervision_level: float,
-                    role_support: float, leader_courses_led: np.ndarray,
+                    role_support: float, leader_courses_led: Sequence[float],
                     rng: np.random.Generator) -> float:
     """Fidelity of a new course from its drivers: the leaders' training, the supervision they get
-    (relative to the standard), the coordinator's safety-net role and the leaders' experience."""
-    experience = float(np.minimum(1.0, leader_courses_led / fp.experience_courses_for_full).mean())
+    (relative to the standard), the coordinator's safety-net role and the leaders' experience
+    (each leader's courses led relative to ``experience_courses_for_full``, at most 1, averaged)."""
+    full = fp.experience_courses_for_full
+    experience = sum(min(1.0, led / full) for led in leader_courses_led) / len(leader_courses_led)
     value = (
         fp.weight_training * training_quality
         + fp.weight_supervision * supervision_level

@@ -123,16 +123,21 @@ class PeersimModel(mesa.Model):
         self.make_agents = make_agents
         self.streams = make_streams(params.seed)
         self.citizens = CitizenRegistry(params.recovery, params.course, params.companionship,
-                                        self.streams["traits"], len(params.municipalities))
+                                        self.streams["traits"], seed=params.seed,
+                                        giveup_hazard=params.referral.giveup_hazard_per_week,
+                                        weeks=params.weeks, n_municipalities=len(params.municipalities))
         self.volunteers = VolunteerRegistry(params.volunteers)
         self.courses: list[Course] = []
         self.running: list[Course] = []
         self.recorder = Recorder(self.weeks)
         self.pending_joiners: dict[int, list[tuple[int, int]]] = defaultdict(list)
         col = self.recorder.col
-        self._volunteer_cols = [col[f"n_volunteers_{s.name.lower()}"] for s in VolunteerState]
-        self._qpr_cols = [col["qpr_mean_started"], col["qpr_cf_mean_started"], col["n_followed_started"]]
-        self._hours_cols = [col[f"hours_{a}"] for a in ACTIVITIES] + [col["hours_budget"]]
+        self._stock_cols = np.array(
+            [col[c] for c in ("n_waiting", "n_in_course", "n_companionship", "n_courses_running",
+                              "n_courses_forming", "n_volunteers_active", "strain_mean", "supervision_level",
+                              "eligible_pool", "awareness_mean")]
+            + [col[f"n_volunteers_{s.name.lower()}"] for s in VolunteerState]
+            + [col[f"hours_{a}"] for a in ACTIVITIES] + [col["hours_budget"]])
 
         impl = params.scenario.implementation
         self.municipality_list = [
@@ -148,6 +153,7 @@ class PeersimModel(mesa.Model):
             for m in members:
                 m.coordinator = c
             self.coordinator_list.append(c)
+        self.volunteers.n_coordinators = len(self.coordinator_list)
         self.trial: TrialRecruitment | None = None
         if params.trial.enabled:
             self.trial = TrialRecruitment(self)
@@ -159,13 +165,10 @@ class PeersimModel(mesa.Model):
         return int(self.citizens.waiting_n[municipality])
 
     def companionship_open(self, municipality: int, week: int) -> bool:
-        reg = self.citizens
-        w = reg.window()
-        return bool(np.any((reg.comp_until[w] > week) & (reg.municipality[w] == municipality)
-                           & reg.companion[w]))
+        return self.citizens.companionship_open(municipality, week)
 
     def tally(self, name: str, value: float) -> None:
-        self.recorder.add(self.week, name, value)
+        self.recorder.tally(name, value)
 
     # -- the week ---------------------------------------------------------------------------
     def step(self) -> None:
@@ -186,13 +189,10 @@ class PeersimModel(mesa.Model):
         # 4. volunteers
         self._volunteers_week(week)
         # 5. citizens
-        gave_up = self.citizens.give_up(week, self.p.referral.giveup_hazard_per_week, s["waiting"])
-        self.tally("new_citizens_gave_up", gave_up)
+        self.tally("new_citizens_gave_up", self.citizens.give_up(week))
         if self.trial is not None:
             self.citizens.measure_trial(week)
-        active = self.workshop_until > week
-        new_success = self.citizens.recover(week, active, s["recovery"])
-        self.tally("new_successes", new_success)
+        self.citizens.end_week(week, self.workshop_until > week)
         # 6. record
         self._collect()
 
@@ -204,15 +204,18 @@ class PeersimModel(mesa.Model):
             k = staff + self_ref
             if k:
                 rows = self.citizens.add(k, m.index, week)
+                first = int(rows[0])
                 if self.make_agents:
-                    for r in rows:
-                        Citizen(self, int(r))
-                declined = rows[rng.random(k) < self.p.referral.decline_at_referral]
-                self.citizens.leave(declined, CitizenState.DECLINED, week)
+                    for r in range(first, first + k):
+                        Citizen(self, r)
+                share = self.p.referral.decline_at_referral
+                declined = [r for r, u in enumerate(rng.random(k).tolist(), start=first) if u < share]
+                if declined:
+                    self.citizens.leave(np.array(declined), CitizenState.DECLINED, week)
+                    self.tally("new_citizens_declined", len(declined))
                 self.tally("new_citizens_referred", k)
                 self.tally("new_referred_staff", staff)
                 self.tally("new_referred_self", self_ref)
-                self.tally("new_citizens_declined", declined.size)
 
     def _trial_referral(self, week: int) -> None:
         """While the trial recruits, only the referred citizens who enrol meet the programme."""
@@ -228,6 +231,17 @@ class PeersimModel(mesa.Model):
     def run(self) -> None:
         for _ in range(self.weeks - self.week):
             self.step()
+
+    def timeseries(self):
+        """The weekly table (:class:`peersim.reporting.Recorder`) up to now, with the citizens'
+        recovery figures (QPR-15 means of the followed starters, successes) filled in."""
+        rec = self.citizens.evaluate()
+        col, data, w = self.recorder.col, self.recorder.data, self.week + 1
+        data[:w, col["qpr_mean_started"]] = rec.qpr_mean
+        data[:w, col["qpr_cf_mean_started"]] = rec.qpr_cf_mean
+        data[:w, col["n_followed_started"]] = rec.n_followed
+        data[:w, col["new_successes"]] = rec.new_successes
+        return self.recorder.to_frame()
 
     def trial_done(self) -> bool:
         """In a trial: recruitment has closed and every randomised citizen has been measured
@@ -255,22 +269,26 @@ class PeersimModel(mesa.Model):
         invited = waiting[: int(np.searchsorted(cum, p.course.max_participants) + 1)]
         acc_mask = accept[: invited.size]
         joined, declined = invited[acc_mask], invited[~acc_mask]
-        reg.leave(declined, CitizenState.DECLINED, week)
-        self.tally("new_citizens_declined", declined.size)
+        if declined.size:
+            reg.leave(declined, CitizenState.DECLINED, week)
+            self.tally("new_citizens_declined", declined.size)
         if joined.size < p.course.min_participants_to_start:
             return False
         course_id = len(self.courses)
+        quality = vols.quality[leaders].tolist()
         fidelity = course_fidelity(
             p.fidelity,
-            training_quality=float(vols.quality[leaders].mean()),
+            training_quality=sum(quality) / len(quality),
             supervision_level=coordinator.supervision_recent,
             role_support=p.coordinator.role_support,
-            leader_courses_led=vols.courses_led[leaders].astype(float),
+            leader_courses_led=vols.courses_led[leaders].tolist(),
             rng=self.streams["fidelity"],
         )
+        attendance, empty_after = reg.start_course(joined, course_id, fidelity, week, self.streams["companionship"],
+                                                   self.streams["attendance"])
         course = Course(course_id, m.index, coordinator.index, week, p.course.sessions, fidelity,
-                        leaders.copy(), joined.copy(), history=list(map(int, leaders)))
-        reg.start_course(joined, course_id, fidelity, week, self.streams["companionship"])
+                        leaders.copy(), joined.copy(), history=list(map(int, leaders)),
+                        attendance=attendance, empty_after=empty_after)
         if self.trial is not None:  # the course's end is the trial's measurement time in this site
             end = week + p.course.sessions - 1
             reg.schedule_measurement(declined, end)
@@ -284,20 +302,25 @@ class PeersimModel(mesa.Model):
         return True
 
     def _hold_sessions(self, week: int) -> None:
+        """This week's session of every running course (attendance and dropout were drawn when
+        the course started): dropouts leave, the others attend or not, finished courses end."""
         if not self.running:
             return
-        dropped, attended = self.citizens.hold_sessions(week, self.streams["attendance"])
-        self.tally("new_citizens_dropped_out", dropped)
-        self.tally("new_attendances", attended)
+        dropped = self.citizens.drop_out(week)
+        if dropped.size:
+            self.tally("new_citizens_dropped_out", dropped.size)
         self.tally("new_course_sessions", len(self.running))
-        reg = self.citizens
+        attended = 0
         for course in list(self.running):
+            attended += course.attendance[course.sessions_held]
             course.sessions_held += 1
-            still = reg.state[course.participants] == CitizenState.IN_COURSE
-            if course.sessions_held >= course.sessions_planned or not still.any():
+            if course.sessions_held >= min(course.sessions_planned, course.empty_after):
                 self._end_course(course, week, cancelled=False)
+        self.tally("new_attendances", attended)
 
     def _end_course(self, course: Course, week: int, *, cancelled: bool) -> None:
+        if cancelled:
+            self.citizens.stop_course(course.participants, week)
         completed = self.citizens.end_course(course.participants, week)
         self.volunteers.finish_leading(course.leaders, week)
         course.end_week = week
@@ -342,9 +365,9 @@ class PeersimModel(mesa.Model):
         vols = self.volunteers
         drop = self.streams["volunteers"].random(cohort.size) < self.p.volunteers.training_dropout_share
         gone, ok = cohort[drop], cohort[~drop]
-        vols.state[gone] = VolunteerState.LEFT
+        vols.set_state(gone, VolunteerState.LEFT)
         vols.ti_left[gone] = self.week
-        vols.state[ok] = VolunteerState.AVAILABLE
+        vols.set_state(ok, VolunteerState.AVAILABLE)
         vols.ti_trained[ok] = self.week
         vols.quality[ok] = coordinator.cp.training_quality
         self.tally("new_volunteers_trained", ok.size)
@@ -355,15 +378,18 @@ class PeersimModel(mesa.Model):
         vols = self.volunteers
         if vols.n == 0:
             return
-        levels = np.array([c.supervision_level for c in self.coordinator_list])
-        out = vols.step(week, levels, self.streams["volunteers"])
-        self.tally("new_volunteer_burnouts", out["burned"].size)
-        self.tally("new_volunteers_left", out["left"].size)
-        self.tally("new_volunteer_returns", out["returned"].size)
-        lost = np.concatenate([out["burned"], out["left"]])
-        lost = lost[vols.course[lost] >= 0]
-        for v in lost:
-            self._replace_leader(int(v), week)
+        out = vols.step(week, [c.supervision_level for c in self.coordinator_list], self.streams["volunteers"])
+        burned, left, returned = out["burned"], out["left"], out["returned"]
+        if burned.size:
+            self.tally("new_volunteer_burnouts", burned.size)
+        if left.size:
+            self.tally("new_volunteers_left", left.size)
+        if returned.size:
+            self.tally("new_volunteer_returns", returned.size)
+        if burned.size or left.size:
+            lost = np.concatenate([burned, left])
+            for v in lost[vols.course[lost] >= 0]:
+                self._replace_leader(int(v), week)
 
     def _replace_leader(self, v: int, week: int) -> None:
         vols = self.volunteers
@@ -386,30 +412,31 @@ class PeersimModel(mesa.Model):
 
     # -- records ----------------------------------------------------------------------------
     def _collect(self) -> None:
+        """Step 6: this week's flows and the stocks at the end of the week."""
         week = self.week
-        row = self.recorder.data[week]
-        col = self.recorder.col
+        rec = self.recorder
+        rec.flush(week)
         reg, vols = self.citizens, self.volunteers
-        w = reg.window()
-        cst = np.bincount(reg.state[w], minlength=len(CitizenState))
-        row[col["n_waiting"]] = cst[CitizenState.WAITING]
-        row[col["n_in_course"]] = cst[CitizenState.IN_COURSE]
-        row[col["n_companionship"]] = np.count_nonzero(reg.comp_until[w] > week)
-        row[col["n_courses_running"]] = len(self.running)
-        row[col["n_courses_forming"]] = sum(len(c.forming) for c in self.coordinator_list)
-        n = vols.n
-        counts = np.bincount(vols.state[:n], minlength=len(VolunteerState))
-        row[self._volunteer_cols] = counts
-        duty = counts[list(ON_DUTY)].sum()
-        row[col["n_volunteers_active"]] = duty
-        if duty:
-            strain = vols.strain[:n]
-            row[col["strain_mean"]] = strain.sum(where=ON_DUTY_TABLE[vols.state[:n]]) / duty
         coords, munis = self.coordinator_list, self.municipality_list
-        row[col["supervision_level"]] = sum(c.supervision_level for c in coords) / len(coords)
-        row[col["eligible_pool"]] = sum(m.pool for m in munis)
-        row[col["awareness_mean"]] = sum(m.awareness for m in munis) / len(munis)
-        row[self._qpr_cols] = reg.means
+        supervision = forming = budget = 0.0
+        hours = [0.0] * len(ACTIVITIES)
+        for c in coords:
+            supervision += c.supervision_level
+            forming += len(c.forming)
+            budget += c.budget
+            hours = [a + b for a, b in zip(hours, c.hours, strict=True)]
+        pool = awareness = 0.0
+        for m in munis:
+            pool += m.pool
+            awareness += m.awareness
+        counts = vols.totals()
+        duty = counts[VolunteerState.AVAILABLE] + counts[VolunteerState.LEADING] + counts[VolunteerState.RESTING]
+        values = [
+            reg.waiting_total, reg.in_course_n, reg.comp_n, len(self.running), forming, duty,
+            vols.strain[vols.on_duty()].sum() / duty if duty else 0.0,
+            supervision / len(coords), pool, awareness / len(munis), *counts,
+        ]
         if week:
-            for c in coords:
-                row[self._hours_cols] += [*c.hours.values(), c.budget]
+            values += hours
+            values.append(budget)
+        rec.data[week, self._stock_cols[: len(values)]] = values

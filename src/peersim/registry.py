@@ -15,6 +15,7 @@ class ColumnStore:
     _FLOAT: ClassVar[tuple[str, ...]] = ()
     _INT: ClassVar[tuple[str, ...]] = ()    # int32; event weeks (``ti_*``) use NO_WEEK for "never"
     _BOOL: ClassVar[tuple[str, ...]] = ()
+    _BITS: ClassVar[tuple[str, ...]] = ()   # uint64 bit sets, empty (0) at first
     _FLOAT_FILL: ClassVar[float] = 0.0
 
     n: int
@@ -23,7 +24,7 @@ class ColumnStore:
     def _grow(self, capacity: int) -> None:
         """Give every column ``capacity`` rows, keeping the existing ones."""
         for names, fill, dtype in ((self._FLOAT, self._FLOAT_FILL, float), (self._INT, NO_WEEK, np.int32),
-                                   (self._BOOL, False, bool)):
+                                   (self._BOOL, False, bool), (self._BITS, 0, np.uint64)):
             for k in names:
                 arr = np.full(capacity, fill, dtype=dtype)
                 old = getattr(self, k, None)

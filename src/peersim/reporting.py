@@ -36,12 +36,24 @@ COLUMNS = FLOWS + STOCKS + HOURS
 
 
 class Recorder:
-    """Preallocated weekly table; ``row(week)`` gives the row to fill."""
+    """Preallocated weekly table: ``data[week]`` is the row of a week (row 0 = the state before
+    week 1). This week's flows are counted in a plain list (:meth:`tally`) and written to the row
+    by :meth:`flush`; the stocks are written directly."""
 
     def __init__(self, weeks: int) -> None:
         self.weeks = weeks
         self.col = {name: i for i, name in enumerate(COLUMNS)}
         self.data = np.zeros((weeks + 1, len(COLUMNS)))  # row 0 = the state before week 1
+        self.flows = [0.0] * len(FLOWS)                  # this week's flows, in FLOWS order
+
+    def tally(self, name: str, value: float) -> None:
+        """Add to this week's flow ``name``."""
+        self.flows[self.col[name]] += value  # FLOWS come first in COLUMNS
+
+    def flush(self, week: int) -> None:
+        """Write this week's flows into the row of ``week`` and start counting afresh."""
+        self.data[week, : len(FLOWS)] += self.flows
+        self.flows = [0.0] * len(FLOWS)
 
     def add(self, week: int, name: str, value: float) -> None:
         self.data[week, self.col[name]] += value

@@ -107,7 +107,7 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
     model = PeersimModel(params)
     model.run()
     muni_names = [m.name for m in model.municipality_list]
-    ts = model.recorder.to_frame()
+    ts = model.timeseries()
     citizens = model.citizens.to_frame(muni_names)
     volunteers = model.volunteers.to_frame([c.name for c in model.coordinator_list])
     courses = courses_to_frame(model.courses, muni_names)

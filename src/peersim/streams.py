@@ -4,6 +4,11 @@ Each mechanism draws from its own stream, derived from the run's seed and the st
 changing one mechanism (say, how many intro meetings a coordinator holds) does not reshuffle the
 random numbers of another (say, who attends a session). Scenarios compared with the same seed
 thereby share their random numbers where their mechanisms coincide (common random numbers).
+
+A mechanism that gives every agent its own sequence (a citizen's week-to-week QPR-15 fluctuation)
+draws from :func:`substream`: one generator per block of agents, derived from the seed, the
+stream's name and the block's number, so the n-th citizen's sequence is the same whatever
+happened to the others.
 """
 
 from __future__ import annotations
@@ -14,21 +19,30 @@ import numpy as np
 
 STREAMS = (
     "referral",     # referrals, intro-meeting attendance, declines at referral
-    "traits",       # a new citizen's subgroup, baseline, attendance propensity, responsiveness
-    "waiting",      # giving up while waiting, declining an invitation
+    "traits",       # a new citizen's subgroup, baseline, attendance propensity, responsiveness, patience
+    "waiting",      # declining an invitation
     "attendance",   # session attendance and dropout
-    "recovery",     # week-to-week QPR-15 fluctuation
     "companionship",
-    "volunteers",   # strain hazards, recruitment, training dropout, returns
+    "volunteers",   # strain hazards, recruitment, training dropout, pause lengths
     "fidelity",
 )
+BLOCK_STREAMS = (
+    "recovery",     # week-to-week QPR-15 fluctuation, one sequence per citizen (substream per block of rows)
+)
+
+
+def _key(name: str) -> int:
+    return zlib.crc32(name.encode())
 
 
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
     """One independent numpy Generator per stream name, reproducible from ``seed``."""
     return {
-        name: np.random.default_rng(
-            np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(name.encode()),))
-        )
+        name: np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_key(name),)))
         for name in STREAMS
     }
+
+
+def substream(seed: int, name: str, index: int) -> np.random.Generator:
+    """The generator of block ``index`` of the block stream ``name`` (independent of every other)."""
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_key(name), index)))

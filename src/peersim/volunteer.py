@@ -16,6 +16,7 @@ recovery back (QPR-15 points, regained slowly). Former participants can join lat
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -60,15 +61,72 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 ON_DUTY_TABLE = state_table(*ON_DUTY)
 
 
+class _HazardDraws:
+    """This week's burnout and exit draws of the volunteers on duty, as strain thresholds.
+
+    Burnout has the weekly probability ``p_b(s) = max / (1 + exp((threshold - s) / steepness))``
+    and, if not burned out, exit ``p_x(s) = 1 - exp(-(rate + rate_strain * s) / 52)``; both grow
+    with strain ``s``. A volunteer with uniform draw ``u`` burns out when ``u < p_b(s)``, which is
+    ``s > threshold - steepness * log(max / u - 1)`` (never when ``u >= max``), and leaves when
+    ``u' < p_x(s)``, which is ``rate + rate_strain * s > -52 log(1 - u')``. The right-hand sides
+    depend on the draws only, so they are computed for a batch of draws at once and each week
+    compares the strains with the next ones: the same Bernoulli draws, without the per-week
+    arithmetic.
+    """
+
+    BATCH = 4096
+
+    def __init__(self, vp: VolunteerParams) -> None:
+        self.vp = vp
+        self.burn = self.exit = np.empty(0)
+        self.pos = 0
+
+    def take(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        if self.pos + k > self.burn.size:
+            self._refill(max(k, self.BATCH), rng)
+        a, self.pos = self.pos, self.pos + k
+        return self.burn[a: self.pos], self.exit[a: self.pos]
+
+    def _refill(self, size: int, rng: np.random.Generator) -> None:
+        vp = self.vp
+        u = rng.random((2, size))
+        top = vp.burnout_hazard_max_per_week
+        with np.errstate(divide="ignore", invalid="ignore"):
+            odds = top / u[0] - 1.0
+            burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
+            need = -52.0 * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
+            if vp.exit_rate_strain_per_year > 0:
+                exit_ = need / vp.exit_rate_strain_per_year
+            else:
+                exit_ = np.where(need < 0, -np.inf, np.inf)
+        self.burn, self.exit, self.pos = burn, exit_, 0
+
+
 class VolunteerRegistry(ColumnStore):
-    _FLOAT = ("strain", "quality", "setback", "peak_strain")
+    """Column store of all volunteers in a run; row ``i`` is the volunteer with ``idx == i``.
+
+    Every change of state goes through :meth:`set_state`, which keeps the counts by coordinator
+    and state (:meth:`count_in`) that the coordinators ask for several times a week. The end of a
+    pause (geometric, drawn when the volunteer burns out) and the end of a rest (fixed) are
+    scheduled for their week instead of being looked for every week.
+    """
+
+    _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain")
     _INT = ("coordinator", "state", "courses_led", "n_burnouts", "n_returns", "course",
             "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id")
     _BOOL = ("leave_after", "coleader_exp", "former_participant")
 
-    def __init__(self, vp: VolunteerParams, capacity: int = 64) -> None:
+    def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1) -> None:
         self.vp = vp
         self.n = 0
+        self.n_coordinators = n_coordinators
+        self._counts: np.ndarray | None = None          # (coordinator, state) -> volunteers; None: stale
+        self._pause_ends: dict[int, list[np.ndarray]] = {}   # week -> rows whose pause ends then
+        self._rest_ends: dict[int, list[np.ndarray]] = {}    # week -> rows whose rest ends then
+        self._setback = False                            # someone carries a setback to regain
+        self._duty: np.ndarray | None = None             # rows on duty (None: stale)
+        self._leading: np.ndarray | None = None          # rows leading (None: stale)
+        self._hazard_draws = _HazardDraws(vp)
         self._alloc(capacity)
 
     def _alloc(self, capacity: int) -> None:
@@ -88,18 +146,73 @@ class VolunteerRegistry(ColumnStore):
             self.citizen_id[rows] = citizen_ids
             self.former_participant[rows] = True
         self.n += k
+        self._changed()
         return rows
+
+    # -- states -----------------------------------------------------------------------------
+    def set_state(self, rows: np.ndarray, state: VolunteerState) -> None:
+        if not rows.size:
+            return
+        counts = self._counts
+        if counts is not None and rows.size <= 8:  # a few: move them between the counts
+            total = counts[-1]
+            for c, old in zip(self.coordinator[rows].tolist(), self.state[rows].tolist(), strict=True):
+                counts[c][old] -= 1
+                counts[c][state] += 1
+                total[old] -= 1
+                total[state] += 1
+            self.state[rows] = state
+            self._duty = self._leading = None
+        else:
+            self.state[rows] = state
+            self._changed()
+
+    def _changed(self) -> None:
+        self._counts = self._duty = self._leading = None
+
+    def on_duty(self) -> np.ndarray:
+        """Rows available, leading or resting."""
+        if self._duty is None:
+            self._duty = np.flatnonzero(ON_DUTY_TABLE[self.state[: self.n]])
+        return self._duty
+
+    def leading(self) -> np.ndarray:
+        if self._leading is None:
+            self._leading = np.flatnonzero(self.state[: self.n] == VolunteerState.LEADING)
+        return self._leading
+
+    def counts(self) -> list[list[int]]:
+        """Volunteers by coordinator and state: ``counts()[c][state]``; the last entry (index
+        ``n_coordinators``) holds the totals over all coordinators."""
+        if self._counts is None:
+            n, k = self.n, len(VolunteerState)
+            flat = self.coordinator[:n].astype(np.int64) * k + self.state[:n]
+            by = np.bincount(flat, minlength=self.n_coordinators * k).reshape(-1, k)
+            self._counts = [*by.tolist(), by.sum(axis=0).tolist()]
+        return self._counts
+
+    def totals(self) -> list[int]:
+        """Volunteers by state, over all coordinators."""
+        return self.counts()[-1]
+
+    def count_in(self, coordinator: int, *states: VolunteerState) -> int:
+        row = self.counts()[coordinator]
+        return sum(row[s] for s in states)
 
     def rows_in(self, coordinator: int, *states: VolunteerState) -> np.ndarray:
         n = self.n
-        mask = state_table(*states)[self.state[:n]] & (self.coordinator[:n] == coordinator)
+        mask = state_table(*states)[self.state[:n]]
+        if self.n_coordinators > 1:
+            mask &= self.coordinator[:n] == coordinator
         return np.flatnonzero(mask)
 
     def count(self, state: VolunteerState) -> int:
-        return int(np.count_nonzero(self.state[: self.n] == state))
+        return self.totals()[state]
 
     def pick_leaders(self, coordinator: int, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
         """The ``k`` least strained available volunteers (ties: the more experienced)."""
+        if self.count_in(coordinator, VolunteerState.AVAILABLE) < k:
+            return np.empty(0, dtype=np.int64)
         rows = self.rows_in(coordinator, VolunteerState.AVAILABLE)
         if exclude is not None and exclude.size:
             rows = rows[~np.isin(rows, exclude)]
@@ -109,81 +222,112 @@ class VolunteerRegistry(ColumnStore):
         return rows[order[:k]]
 
     def start_leading(self, rows: np.ndarray, course_id: int) -> None:
-        self.state[rows] = VolunteerState.LEADING
+        self.set_state(rows, VolunteerState.LEADING)
         self.course[rows] = course_id
 
     def set_pair(self, pair: np.ndarray) -> None:
-        a, b = pair
-        self.coleader_exp[a] = self.courses_led[b] >= 1
-        self.coleader_exp[b] = self.courses_led[a] >= 1
+        """Two leaders of one course: each is buffered by the other's experience."""
+        a, b = pair.tolist()
+        vp = self.vp
+        led = self.courses_led
+        for me, other in ((a, b), (b, a)):
+            exp = bool(led[other] >= 1)
+            self.coleader_exp[me] = exp
+            self.lead_strain[me] = vp.strain_per_course_week * (1.0 - vp.coleader_buffer * exp)
 
     def finish_leading(self, rows: np.ndarray, week: int) -> None:
         rows = rows[self.state[rows] == VolunteerState.LEADING]
-        self.state[rows] = VolunteerState.RESTING
-        self.rest_until[rows] = week + self.vp.rest_weeks_after_course
+        self.set_state(rows, VolunteerState.RESTING)
         self.courses_led[rows] += 1
         self.course[rows] = NO_WEEK
+        self._rest(rows, week)
 
-    def step(self, week: int, supervision_level: np.ndarray, rng: np.random.Generator,
+    def _rest(self, rows: np.ndarray, week: int) -> None:
+        """``rows`` (now RESTING) rest for the set weeks; available again at the end of it."""
+        until = week + self.vp.rest_weeks_after_course
+        self.rest_until[rows] = until
+        if rows.size:
+            self._rest_ends.setdefault(until, []).append(rows)
+
+    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator,
              ) -> dict[str, np.ndarray]:
-        """One week for every volunteer who is not gone: strain, hazards, returns, rest.
+        """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
 
         ``supervision_level[c]`` is supervision received per leader relative to the standard (0-1)
         for coordinator ``c``. Returns the rows that burned out, left, and returned this week.
         """
         vp = self.vp
         n = self.n
-        st = self.state[:n]
         s = self.strain[:n]
-        counts = np.bincount(st, minlength=len(VolunteerState))
-        empty = st[:0].astype(np.int64)
-        if counts[VolunteerState.LEADING]:
-            lead = st == VolunteerState.LEADING
-            buf_s = 1.0 - vp.supervision_buffer * supervision_level[self.coordinator[:n][lead]]
-            buf_c = 1.0 - vp.coleader_buffer * self.coleader_exp[:n][lead]
-            np.multiply(s, 1.0 - vp.strain_recovery_per_week, out=s, where=~lead)
-            s[lead] += vp.strain_per_course_week * buf_s * buf_c
+        empty = np.empty(0, dtype=np.int64)
+        # strain: leaders build it up (buffered by supervision and an experienced co-leader),
+        # everyone else recovers a share of it
+        lead = self.leading()
+        if lead.size:
+            if len(supervision_level) == 1:
+                buffer = 1.0 - vp.supervision_buffer * supervision_level[0]
+            else:
+                buffer = (1.0 - vp.supervision_buffer * np.asarray(supervision_level))[self.coordinator[lead]]
+            grow = self.lead_strain[lead] * buffer
+            grow += s[lead]
+            s *= 1.0 - vp.strain_recovery_per_week
+            s[lead] = grow
             pk = self.peak_strain[:n]
             np.maximum(pk, s, out=pk)
         else:
             s *= 1.0 - vp.strain_recovery_per_week
-        if counts[VolunteerState.BURNED_OUT] or self.setback[:n].any():
+        if self._setback:
             self.setback[:n] *= 1.0 - vp.own_recovery_regain_per_week
 
-        burned = left = back = quit_ = empty
-        paused = (st == VolunteerState.BURNED_OUT).nonzero()[0] if counts[VolunteerState.BURNED_OUT] else empty
-        if counts[list(ON_DUTY)].sum():
-            duty = ON_DUTY_TABLE[st].nonzero()[0]
+        # burnout and exit among those on duty (:class:`_HazardDraws`)
+        burned = left = empty
+        duty = self.on_duty()
+        if duty.size:
             sd = s[duty]
-            u = rng.random((2, duty.size))
-            p_burn = vp.burnout_hazard_max_per_week / (1.0 + np.exp((vp.burnout_threshold - sd) / vp.burnout_steepness))
-            p_exit = 1.0 - np.exp((vp.exit_rate_per_year + vp.exit_rate_strain_per_year * sd) / -52.0)
-            b = u[0] < p_burn
-            burned = duty[b]
-            left = duty[~b & (u[1] < p_exit)]
+            burn_at, exit_at = self._hazard_draws.take(duty.size, rng)
+            b = sd > burn_at
+            x = sd > exit_at
+            if b.any():
+                burned = duty[b]
+                x &= ~b
+            if x.any():
+                left = duty[x]
         if burned.size:
-            self.state[burned] = VolunteerState.BURNED_OUT
+            self.set_state(burned, VolunteerState.BURNED_OUT)
             self.ti_burnout[burned] = week
             self.n_burnouts[burned] += 1
             self.setback[burned] += vp.own_recovery_setback_qpr
+            self._setback = True
             self.leave_after[burned] = rng.random(burned.size) < vp.leave_after_burnout_share
+            # the pause ends after 1 + Geometric(1 / mean) weeks (a weekly chance from next week)
+            p_end = 1.0 / vp.pause_mean_weeks
+            wait = (np.zeros(burned.size, dtype=np.int64) if p_end >= 1.0 else
+                    np.floor(np.log1p(-rng.random(burned.size)) / np.log1p(-p_end)).astype(np.int64))
+            for w, r in zip((week + 1 + wait).tolist(), burned.tolist(), strict=True):
+                self._pause_ends.setdefault(w, []).append(np.array([r]))
         if left.size:
-            self.state[left] = VolunteerState.LEFT
+            self.set_state(left, VolunteerState.LEFT)
             self.ti_left[left] = week
-        # pauses end (only for those paused before this week)
-        if paused.size:
-            ends = paused[rng.random(paused.size) < 1.0 / vp.pause_mean_weeks]
+        # pauses that end this week: some leave, the others rest before leading again
+        quit_ = back = empty
+        ends = self._pause_ends.pop(week, None)
+        if ends:
+            ends = np.concatenate(ends)
+            ends = ends[self.state[ends] == VolunteerState.BURNED_OUT]
             quit_ = ends[self.leave_after[ends]]
             back = ends[~self.leave_after[ends]]
-            self.state[quit_] = VolunteerState.LEFT
+            self.set_state(quit_, VolunteerState.LEFT)
             self.ti_left[quit_] = week
-            self.state[back] = VolunteerState.RESTING
-            self.rest_until[back] = week + vp.rest_weeks_after_course
+            self.set_state(back, VolunteerState.RESTING)
             self.n_returns[back] += 1
-        if counts[VolunteerState.RESTING] or back.size:
-            rested = ((st == VolunteerState.RESTING) & (self.rest_until[:n] <= week)).nonzero()[0]
-            self.state[rested] = VolunteerState.AVAILABLE
-        return {"burned": burned, "left": np.concatenate([left, quit_]), "returned": back}
+            self._rest(back, week)
+        # rests that end this week
+        for w in [w for w in self._rest_ends if w <= week]:
+            rested = np.concatenate(self._rest_ends.pop(w))
+            rested = rested[(self.state[rested] == VolunteerState.RESTING) & (self.rest_until[rested] <= week)]
+            self.set_state(rested, VolunteerState.AVAILABLE)
+        return {"burned": burned, "left": np.concatenate([left, quit_]) if quit_.size else left,
+                "returned": back}
 
     def to_frame(self, coordinator_names: list[str]) -> pd.DataFrame:
         n = self.n
