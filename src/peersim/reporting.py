@@ -85,50 +85,79 @@ _CUM_NAMES = tuple("cum_" + c.removeprefix("new_") for c in FLOWS)
 _FRAME_COLUMNS = ("week", "year", *COLUMNS, *_CUM_NAMES)
 
 
-def _mean(s: pd.Series) -> float | None:
-    s = s.dropna()
-    return None if s.empty else float(s.mean())
+def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as a numpy array; floats with NaN for missing values when it holds nullable integers."""
+    series = frame[name]
+    if isinstance(series.dtype, np.dtype):
+        return series.to_numpy()
+    return series.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _is(series: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    """Mask of the rows whose value is one of ``values`` (a categorical is compared by its codes)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.array.codes
+        return np.isin(codes, [i for i, c in enumerate(series.array.categories) if c in values])
+    return series.isin(values).to_numpy()
+
+
+def _mean(values: np.ndarray) -> float | None:
+    """Mean of the values that are not missing (as ``Series.mean``); None if there are none."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return None if values.size == 0 else float(values.sum() / values.size)
 
 
 def summarize(ts: pd.DataFrame, citizens: pd.DataFrame, volunteers: pd.DataFrame,
               courses: pd.DataFrame) -> dict:
-    """Flat key figures of one run (the model-specific part of ``summary.json``)."""
-    started = citizens[citizens["started"]]
-    years = ts["year"].max()
-    first3 = ts[ts["year"] <= 3]
-    last = ts.iloc[-1]
+    """Flat key figures of one run (the model-specific part of ``summary.json``).
+
+    Works on numpy columns: pandas filtering and reductions cost more than the figures themselves.
+    """
+    year = _values(ts, "year")
+    first3 = year <= 3
+    courses_started = _values(ts, "new_courses_started")
+    citizens_started = _values(ts, "new_citizens_started")
+    hours_budget = float(_values(ts, "hours_budget").sum())
+    started = _values(citizens, "started").astype(bool)
+    state, volunteer_state = citizens["state"], volunteers["state"]
+    n_started = int(started.sum())
+    n_successes = int(_values(citizens, "success").sum())
+
+    def of_started(name: str) -> np.ndarray:
+        return _values(citizens, name)[started]
+
     on_duty = ("available", "leading", "resting")
-    n_started = int(len(started))
     return {
-        "courses_started": int(ts["new_courses_started"].sum()),
-        "courses_cancelled": int(ts["new_courses_cancelled"].sum()),
-        "courses_per_year": float(ts["new_courses_started"].sum() / years),
-        "courses_started_first_3y": int(first3["new_courses_started"].sum()),
-        "mean_course_size": _mean(courses["participants"]) if len(courses) else None,
+        "courses_started": int(courses_started.sum()),
+        "courses_cancelled": int(_values(ts, "new_courses_cancelled").sum()),
+        "courses_per_year": float(courses_started.sum() / year.max()),
+        "courses_started_first_3y": int(courses_started[first3].sum()),
+        "mean_course_size": _mean(_values(courses, "participants")) if len(courses) else None,
         "citizens_referred": int(len(citizens)),
-        "citizens_declined": int((citizens["state"] == "declined").sum()),
+        "citizens_declined": int(_is(state, ("declined",)).sum()),
         "citizens_started": n_started,
-        "citizens_started_first_3y": int(first3["new_citizens_started"].sum()),
-        "citizens_completed": int(citizens["completed"].sum()),
-        "citizens_dropped_out": int((citizens["state"] == "dropped_out").sum()),
-        "citizens_gave_up_waiting": int((citizens["state"] == "gave_up").sum()),
-        "citizens_waiting_end": int(last["n_waiting"]),
-        "mean_wait_weeks": _mean(started["wait_weeks"].astype(float)),
+        "citizens_started_first_3y": int(citizens_started[first3].sum()),
+        "citizens_completed": int(_values(citizens, "completed").sum()),
+        "citizens_dropped_out": int(_is(state, ("dropped_out",)).sum()),
+        "citizens_gave_up_waiting": int(_is(state, ("gave_up",)).sum()),
+        "citizens_waiting_end": int(_values(ts, "n_waiting")[-1]),
+        "mean_wait_weeks": _mean(of_started("wait_weeks")),
         "volunteers_recruited": int(len(volunteers)),
-        "volunteers_trained": int(volunteers["ti_trained"].notna().sum()),
-        "volunteers_active_end": int(volunteers["state"].isin(on_duty).sum()),
-        "volunteer_burnouts": int(volunteers["n_burnouts"].sum()),
-        "volunteers_left": int((volunteers["state"] == "left").sum()),
-        "volunteer_returns": int(volunteers["n_returns"].sum()),
-        "fidelity_mean": _mean(courses["fidelity"]) if len(courses) else None,
-        "qpr_baseline_mean": _mean(started["qpr_baseline"]),
-        "qpr_change_mean": _mean(started["qpr_end_course"] - started["qpr_baseline"]),
-        "qpr_effect_attributable_mean": _mean(started["qpr_effect_end_course"]),
-        "qpr_effect_attributable_26w_mean": _mean(started["qpr_26w"] - started["qpr_cf_26w"]),
-        "successes": int(citizens["success"].sum()),
-        "success_rate": (float(citizens["success"].sum() / n_started) if n_started else None),
-        "coordinator_hours_total": float(ts["hours_budget"].sum()),
+        "volunteers_trained": int(volunteers["ti_trained"].count()),
+        "volunteers_active_end": int(_is(volunteer_state, on_duty).sum()),
+        "volunteer_burnouts": int(_values(volunteers, "n_burnouts").sum()),
+        "volunteers_left": int(_is(volunteer_state, ("left",)).sum()),
+        "volunteer_returns": int(_values(volunteers, "n_returns").sum()),
+        "fidelity_mean": _mean(_values(courses, "fidelity")) if len(courses) else None,
+        "qpr_baseline_mean": _mean(of_started("qpr_baseline")),
+        "qpr_change_mean": _mean(of_started("qpr_end_course") - of_started("qpr_baseline")),
+        "qpr_effect_attributable_mean": _mean(of_started("qpr_effect_end_course")),
+        "qpr_effect_attributable_26w_mean": _mean(of_started("qpr_26w") - of_started("qpr_cf_26w")),
+        "successes": n_successes,
+        "success_rate": (float(n_successes / n_started) if n_started else None),
+        "coordinator_hours_total": hours_budget,
         "coordinator_hours_idle_share": (
-            float(ts["hours_idle"].sum() / ts["hours_budget"].sum()) if ts["hours_budget"].sum() else None
+            float(_values(ts, "hours_idle").sum() / hours_budget) if hours_budget else None
         ),
     }

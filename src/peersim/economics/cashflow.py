@@ -20,6 +20,7 @@ import pandas as pd
 from peersim.economics.costs import CATEGORIES, MUNICIPAL_CATEGORIES
 from peersim.economics.discounting import yearly_factor
 from peersim.economics.params import AREAS
+from peersim.economics.tables import Table, TableLike, column, frame, isin, n_rows
 
 PARTIES = ("programme", "municipality", "fund")
 CASHFLOW_COLUMNS = ("year", "party", "flow", "category", "amount_dkk", "amount_discounted_dkk")
@@ -35,58 +36,69 @@ def _grid(fund_finances: bool, targets: list[str]) -> list[tuple[str, str, str]]
     return grid + [("municipality", "saving", a) for a in AREAS]
 
 
-def build_cashflow(costs: pd.DataFrame, savings: pd.DataFrame, paid: pd.DataFrame, *, fund_finances: bool,
-                   targets: list[str], discount_rate: float, horizon_years: int) -> pd.DataFrame:
+def cashflow_table(costs: TableLike, savings: TableLike, paid: TableLike, *, fund_finances: bool,
+                   targets: list[str], discount_rate: float, horizon_years: int) -> Table:
     """Assemble the table from yearly costs (``year, payer, category, amount_dkk``), calendar savings
     (``year, area, amount_dkk``) and paid outcome payments (``year, target, amount_dkk``)."""
     grid = _grid(fund_finances, targets)
     row_of = {key: i for i, key in enumerate(grid)}
-    sources = [  # (frame, party or None = the frame's payer, flow, category column, sign)
+    sources = [  # (table, party or None = the table's payer, flow, category column, sign)
         (costs, "programme", "cost", "category", -1.0),
         (costs, None, "cost", "category", -1.0),
         (paid, "fund", "payment", "target", 1.0),
         (paid, "municipality", "payment", "target", -1.0),
         (savings, "municipality", "saving", "area", 1.0),
     ]
-    last_year = max([horizon_years] + [int(f["year"].max()) for f, *_ in sources if len(f)])
+    last_year = max([horizon_years] + [int(column(t, "year").max()) for t, *_ in sources if n_rows(t)])
     matrix = np.zeros((len(grid), last_year))
-    for frame, party, flow, column, sign in sources:
-        if not len(frame):
+    for table, party, flow, category, sign in sources:
+        if not n_rows(table):
             continue
-        parties = frame["payer"].to_numpy() if party is None else np.full(len(frame), party)
-        rows = [row_of[(p, flow, c)] for p, c in zip(parties, frame[column].to_numpy(), strict=True)]
-        np.add.at(matrix, (rows, frame["year"].to_numpy(dtype=np.int64) - 1), sign * frame["amount_dkk"].to_numpy())
+        categories = column(table, category).tolist()
+        parties = column(table, "payer").tolist() if party is None else [party] * len(categories)
+        rows = [row_of[(p, flow, c)] for p, c in zip(parties, categories, strict=True)]
+        np.add.at(matrix, (rows, column(table, "year", np.int64) - 1), sign * column(table, "amount_dkk"))
     years = np.arange(1, last_year + 1)
     amounts = matrix.T.ravel() + 0.0  # year-major; "+ 0.0" turns -0.0 into 0.0 for spreadsheet users
-    return pd.DataFrame({
+    party, flow, category = (np.array(names, dtype=object) for names in zip(*grid, strict=True))
+    return {
         "year": np.repeat(years, len(grid)),
-        "party": [p for _ in years for p, _, _ in grid],
-        "flow": [f for _ in years for _, f, _ in grid],
-        "category": [c for _ in years for _, _, c in grid],
+        "party": np.tile(party, last_year),
+        "flow": np.tile(flow, last_year),
+        "category": np.tile(category, last_year),
         "amount_dkk": amounts,
         "amount_discounted_dkk": amounts * np.repeat(yearly_factor(years, discount_rate), len(grid)) + 0.0,
-    })
+    }
+
+
+def net_by_year_array(cashflow: TableLike, view: str, *, discounted: bool = False) -> np.ndarray:
+    """Net flow by year (years 1, 2, ...) for ``municipality``, ``fund`` or ``programme`` (= savings - all costs)."""
+    amounts = column(cashflow, "amount_discounted_dkk" if discounted else "amount_dkk")
+    mask = isin(column(cashflow, "party"), ["municipality", "fund"] if view == "programme" else [view])
+    years = column(cashflow, "year", np.int64)
+    last = int(years.max()) if years.size else 0
+    return np.bincount(years[mask], weights=amounts[mask], minlength=last + 1)[1:]
 
 
 def net_by_year(cashflow: pd.DataFrame, view: str, *, discounted: bool = False) -> pd.Series:
     """Net flow by year for ``municipality``, ``fund`` or ``programme`` (= savings - all costs)."""
-    column = "amount_discounted_dkk" if discounted else "amount_dkk"
-    parties = ["municipality", "fund"] if view == "programme" else [view]
-    mask = cashflow["party"].isin(parties).to_numpy()
-    years = cashflow["year"].to_numpy(dtype=np.int64)
-    last = int(years.max()) if years.size else 0
-    sums = np.bincount(years[mask], weights=cashflow[column].to_numpy()[mask], minlength=last + 1)[1:]
-    return pd.Series(sums, index=pd.RangeIndex(1, last + 1, name="year"), name=view)
+    sums = net_by_year_array(cashflow, view, discounted=discounted)
+    return pd.Series(sums, index=pd.RangeIndex(1, sums.size + 1, name="year"), name=view)
 
 
-def break_even_year(net: pd.Series, *, tolerance_dkk: float = 1e-6) -> int | None:
-    """First year from which the cumulative net stays >= 0 to the end; None if it never does (or no flows)."""
-    if net.empty or not (net.abs() > tolerance_dkk).any():
+def break_even_year(net: pd.Series | np.ndarray, *, tolerance_dkk: float = 1e-6) -> int | None:
+    """First year from which the cumulative net stays >= 0 to the end; None if it never does (or no flows).
+
+    ``net`` is indexed by year; a plain array holds years 1, 2, ...
+    """
+    values = np.asarray(net, dtype=float)
+    years = net.index if isinstance(net, pd.Series) else np.arange(1, values.size + 1)
+    if values.size == 0 or not (np.abs(values) > tolerance_dkk).any():
         return None
-    cumulative = net.cumsum().to_numpy()
+    cumulative = np.cumsum(values)
     negative = np.flatnonzero(cumulative < -tolerance_dkk)
     if negative.size == 0:
-        return int(net.index[0])
+        return int(years[0])
     if negative[-1] == cumulative.size - 1:
         return None
-    return int(net.index[negative[-1] + 1])
+    return int(years[negative[-1] + 1])

@@ -15,15 +15,17 @@ Results documented in programme year y are settled and paid in equal instalments
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from peersim.economics.costs import yearly_costs
+from peersim.economics.costs import cost_table
 from peersim.economics.discounting import year_of_week
 from peersim.economics.outcomes import Outcomes
 from peersim.economics.params import EconomicsParams
 from peersim.economics.standard_offer import standard_offer_timeseries
+from peersim.economics.tables import Table, codes, column, concat, empty, frame, group, group_sum, n_rows, take
 
 EARNED_COLUMNS = ("municipality", "target", "year", "achievements", "price_dkk", "earned_dkk", "payable_dkk")
 PAID_COLUMNS = ("year", "municipality", "target", "amount_dkk")
@@ -42,11 +44,23 @@ class ContractTerms:
 
 @dataclass(frozen=True)
 class Payments:
+    """The contract's outcome: ``earned`` (``EARNED_COLUMNS``, one row per municipality, target and year
+    achieved) and ``paid`` (``PAID_COLUMNS``, by year paid), as tables of numpy columns; the
+    DataFrames ``earned`` and ``paid`` are built from them on first use."""
+
     active: bool
     terms: ContractTerms
     caps_dkk: dict[str, float]
-    earned: pd.DataFrame
-    paid: pd.DataFrame
+    earned_table: Table
+    paid_table: Table
+
+    @cached_property
+    def earned(self) -> pd.DataFrame:
+        return frame(self.earned_table, EARNED_COLUMNS)
+
+    @cached_property
+    def paid(self) -> pd.DataFrame:
+        return frame(self.paid_table, PAID_COLUMNS)
 
 
 _TERMS: dict[str, ContractTerms] = {}
@@ -64,8 +78,8 @@ def contract_terms(params: EconomicsParams) -> ContractTerms:
 
 def _price(params: EconomicsParams) -> ContractTerms:
     c = params.contract
-    items = yearly_costs(standard_offer_timeseries(params), params, c.priced_on_implementation)
-    financed = float(items.loc[items["payer"] == "fund", "amount_dkk"].sum())
+    items = cost_table(standard_offer_timeseries(params), params, c.priced_on_implementation)
+    financed = float(items["amount_dkk"][items["payer"] == "fund"].sum())
     amount = c.repayment_share_of_cost * financed
     planned = params.standard_offer.citizens
     prices = {name: t.weight * amount / (planned * t.expected_rate) for name, t in c.targets.items()}
@@ -73,20 +87,20 @@ def _price(params: EconomicsParams) -> ContractTerms:
                          cap_factor=c.cap_factor)
 
 
-def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype="object" if col in ("municipality", "target") else "float64")
-                         for col in columns})
+def _empty(columns: tuple[str, ...]) -> Table:
+    return empty(columns, strings=("municipality", "target"))
 
 
-def _apply_cap(earned: pd.DataFrame, caps: dict[str, float]) -> np.ndarray:
+def _apply_cap(earned: Table, caps: dict[str, float]) -> np.ndarray:
     """Payable amounts: earned amounts in year order, cut so each municipality's total stays within its cap."""
-    payable = earned["earned_dkk"].to_numpy(dtype=float).copy()
-    municipality = earned["municipality"].to_numpy()
-    year = earned["year"].to_numpy()
-    for m in np.unique(municipality):
-        remaining = max(caps.get(str(m), 0.0), 0.0)
-        for y in np.unique(year[municipality == m]):
-            rows = (municipality == m) & (year == y)
+    payable = earned["earned_dkk"].astype(float)  # a copy
+    names, municipality = codes(earned["municipality"])
+    year = earned["year"]
+    for m, name in enumerate(names.tolist()):
+        remaining = max(caps.get(str(name), 0.0), 0.0)
+        own = np.flatnonzero(municipality == m)
+        for y in np.unique(year[own]):
+            rows = own[year[own] == y]
             due = payable[rows].sum()
             if due > remaining:
                 payable[rows] *= remaining / due
@@ -94,20 +108,20 @@ def _apply_cap(earned: pd.DataFrame, caps: dict[str, float]) -> np.ndarray:
     return payable
 
 
-def _schedule(earned: pd.DataFrame, params: EconomicsParams) -> pd.DataFrame:
+def _schedule(earned: Table, params: EconomicsParams) -> Table:
     """Spread each year's payable amount over the instalment years after the settlement lag."""
     c = params.contract
-    parts = []
-    for i in range(c.instalment_years):
-        parts.append(pd.DataFrame({
-            "year": earned["year"].to_numpy() + c.settlement_lag_years + i,
-            "municipality": earned["municipality"].to_numpy(),
-            "target": earned["target"].to_numpy(),
-            "amount_dkk": earned["payable_dkk"].to_numpy() / c.instalment_years,
-        }))
-    paid = pd.concat(parts, ignore_index=True)
-    paid = paid[paid["amount_dkk"] > 0]
-    return paid.groupby(["year", "municipality", "target"], as_index=False, sort=True)["amount_dkk"].sum()
+    parts = concat([{
+        "year": earned["year"] + c.settlement_lag_years + i,
+        "municipality": earned["municipality"],
+        "target": earned["target"],
+        "amount_dkk": earned["payable_dkk"] / c.instalment_years,
+    } for i in range(c.instalment_years)], PAID_COLUMNS)
+    parts = take(parts, parts["amount_dkk"] > 0)
+    groups, first = group(parts["year"], parts["municipality"], parts["target"])
+    paid = take(parts, first)
+    paid["amount_dkk"] = group_sum(groups, parts["amount_dkk"], len(first))
+    return paid
 
 
 def payments(outcomes: Outcomes, params: EconomicsParams, implementation: str) -> Payments:
@@ -116,12 +130,20 @@ def payments(outcomes: Outcomes, params: EconomicsParams, implementation: str) -
     active = params.implementation(implementation).fund_finances_programme
     caps = {m: terms.cap_for(n) for m, n in outcomes.started_by_municipality.items()} if active else {}
     ach = outcomes.achievements
-    if not active or ach.empty:
+    if not active or n_rows(ach) == 0:
         return Payments(active, terms, caps, _empty(EARNED_COLUMNS), _empty(PAID_COLUMNS))
-    ach = ach.assign(year=year_of_week(ach["week"].to_numpy(dtype=float)))
-    earned = ach.groupby(["municipality", "target", "year"], as_index=False, sort=True)["count"].sum()
-    earned = earned.rename(columns={"count": "achievements"})
-    earned["price_dkk"] = earned["target"].map(terms.prices_dkk).astype(float)
-    earned["earned_dkk"] = earned["achievements"] * earned["price_dkk"]
+    municipality, target = column(ach, "municipality"), column(ach, "target")
+    year = year_of_week(column(ach, "week", float))
+    groups, first = group(municipality, target, year)
+    achievements = group_sum(groups, column(ach, "count", float), len(first))
+    price = np.array([terms.prices_dkk.get(t, np.nan) for t in target[first].tolist()], dtype=float)
+    earned = {
+        "municipality": municipality[first],
+        "target": target[first],
+        "year": year[first],
+        "achievements": achievements,
+        "price_dkk": price,
+        "earned_dkk": achievements * price,
+    }
     earned["payable_dkk"] = _apply_cap(earned, caps)
     return Payments(active, terms, caps, earned, _schedule(earned, params))

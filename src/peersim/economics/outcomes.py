@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from peersim.economics.params import EconomicsParams, PaymentTarget
+from peersim.economics.tables import Table, TableLike, codes, column, concat, empty, isin
 
 SUCCESS_COLUMNS = ("municipality", "subgroup", "start_week", "onset_week", "count")
 ACHIEVEMENT_COLUMNS = ("municipality", "target", "week", "count")
@@ -21,23 +21,26 @@ ACHIEVEMENT_COLUMNS = ("municipality", "target", "week", "count")
 
 @dataclass(frozen=True)
 class Outcomes:
-    """Citizen outcomes, possibly fractional (expected mode); ``count`` columns are citizens."""
+    """Citizen outcomes, possibly fractional (expected mode); ``count`` columns are citizens.
+
+    ``successes`` (``SUCCESS_COLUMNS``) and ``achievements`` (``ACHIEVEMENT_COLUMNS``) are tables of
+    numpy columns; DataFrames with the same columns work too.
+    """
 
     n_referred: float
     n_started: float
     n_completed: float
     started_by_municipality: dict[str, float]
-    successes: pd.DataFrame
-    achievements: pd.DataFrame
+    successes: TableLike
+    achievements: TableLike
 
     @property
     def n_successes(self) -> float:
-        return float(self.successes["count"].sum())
+        return float(column(self.successes, "count").sum())
 
 
-def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="object" if c in ("municipality", "subgroup", "target") else "float64")
-                         for c in columns})
+def empty_table(columns: tuple[str, ...]) -> Table:
+    return empty(columns, strings=("municipality", "subgroup", "target"))
 
 
 def onset_weeks(ti_start: np.ndarray, ti_success: np.ndarray, params: EconomicsParams) -> np.ndarray:
@@ -45,50 +48,52 @@ def onset_weeks(ti_start: np.ndarray, ti_success: np.ndarray, params: EconomicsP
     return np.maximum(ti_success, ti_start + params.savings.onset_weeks_after_start).round()
 
 
-def _qualifies(cit: pd.DataFrame, target: PaymentTarget) -> tuple[np.ndarray, np.ndarray]:
+def _qualifies(cit: Table, target: PaymentTarget) -> tuple[np.ndarray, np.ndarray]:
     """(mask of citizens achieving ``target``, week of achievement)."""
-    in_groups = cit["subgroup"].isin(target.subgroups).to_numpy()
+    in_groups = isin(cit["subgroup"], target.subgroups)
     if target.basis == "success":
-        mask = cit["success"].to_numpy() & in_groups
-        return mask, cit["onset_week"].to_numpy()
+        mask = cit["success"] & in_groups
+        return mask, cit["onset_week"]
     if target.basis == "qpr_change":
-        gain = cit["qpr_end_course"].to_numpy() - cit["qpr_baseline"].to_numpy()
+        gain = cit["qpr_end_course"] - cit["qpr_baseline"]
     else:  # "qpr_effect": the attributable part only
-        gain = cit["qpr_effect_end_course"].to_numpy()
-    measured = cit["started"].to_numpy() & ~np.isnan(cit["ti_course_end"].to_numpy())
+        gain = cit["qpr_effect_end_course"]
+    measured = cit["started"] & ~np.isnan(cit["ti_course_end"])
     with np.errstate(invalid="ignore"):
         mask = measured & in_groups & (gain >= target.threshold_qpr)
-    return mask, cit["ti_course_end"].to_numpy()
+    return mask, cit["ti_course_end"]
 
 
-def outcomes_from_citizens(cit: pd.DataFrame, params: EconomicsParams) -> Outcomes:
+def outcomes_from_citizens(cit: Table, params: EconomicsParams) -> Outcomes:
     """Outcomes of a run from the checked citizens table (one row per referred citizen)."""
-    cit = cit.assign(onset_week=onset_weeks(cit["ti_start"].to_numpy(), cit["ti_success"].to_numpy(), params))
-    won = cit[cit["success"]]
-    successes = pd.DataFrame({
-        "municipality": won["municipality"].to_numpy(),
-        "subgroup": won["subgroup"].to_numpy(),
-        "start_week": won["ti_start"].to_numpy(),
-        "onset_week": won["onset_week"].to_numpy(),
-        "count": np.ones(len(won)),
-    })
-    frames = []
+    cit = {**cit, "onset_week": onset_weeks(cit["ti_start"], cit["ti_success"], params)}
+    won = cit["success"]
+    successes = {
+        "municipality": cit["municipality"][won],
+        "subgroup": cit["subgroup"][won],
+        "start_week": cit["ti_start"][won],
+        "onset_week": cit["onset_week"][won],
+        "count": np.ones(int(won.sum())),
+    }
+    parts = []
     for name, target in params.contract.targets.items():
         mask, week = _qualifies(cit, target)
         if mask.any() and target.share > 0:
-            frames.append(pd.DataFrame({
-                "municipality": cit["municipality"].to_numpy()[mask],
-                "target": name,
+            n = int(mask.sum())
+            parts.append({
+                "municipality": cit["municipality"][mask],
+                "target": np.full(n, name, dtype=object),
                 "week": week[mask],
-                "count": np.full(int(mask.sum()), target.share),
-            }))
-    achievements = pd.concat(frames, ignore_index=True) if frames else empty_frame(ACHIEVEMENT_COLUMNS)
-    started = cit[cit["started"]]
+                "count": np.full(n, target.share),
+            })
+    started = cit["started"]
+    names, code = codes(cit["municipality"][started])
+    counts = np.bincount(code, minlength=len(names)).tolist()
     return Outcomes(
-        n_referred=float(len(cit)),
-        n_started=float(len(started)),
-        n_completed=float((cit["started"] & cit["completed"]).sum()),
-        started_by_municipality={str(k): float(v) for k, v in started.groupby("municipality").size().items()},
-        successes=successes if len(successes) else empty_frame(SUCCESS_COLUMNS),
-        achievements=achievements,
+        n_referred=float(len(started)),
+        n_started=float(started.sum()),
+        n_completed=float((started & cit["completed"]).sum()),
+        started_by_municipality={str(m): float(n) for m, n in zip(names.tolist(), counts, strict=True)},
+        successes=successes if won.any() else empty_table(SUCCESS_COLUMNS),
+        achievements=concat(parts, ACHIEVEMENT_COLUMNS) if parts else empty_table(ACHIEVEMENT_COLUMNS),
     )

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.economics.cashflow import break_even_year, build_cashflow, net_by_year
+from peersim.economics.cashflow import CASHFLOW_COLUMNS, break_even_year, cashflow_table, net_by_year_array
 from peersim.economics.contract import Payments, payments
-from peersim.economics.costs import yearly_costs
+from peersim.economics.costs import COST_COLUMNS, cost_table
 from peersim.economics.outcomes import Outcomes
 from peersim.economics.params import AREAS, EconomicsParams
-from peersim.economics.savings import calendar_savings, som_savings
+from peersim.economics.savings import SOM_COLUMNS, calendar_table, som_table
+from peersim.economics.tables import Table, TableLike, column, frame, sum_by
 
 Summary = dict[str, Any]
 
@@ -40,47 +41,52 @@ class EconomicsResult:
     municipalities: pd.DataFrame      # municipality, citizens_started, successes, savings_dkk, payments_dkk, cap_dkk
 
 
-def assemble(ts: pd.DataFrame, outcomes: Outcomes, params: EconomicsParams, *, implementation: str,
+def assemble(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, implementation: str,
              mode: str) -> EconomicsResult:
-    """The shared calculation of both modes, from checked weekly records and outcomes."""
-    costs = yearly_costs(ts, params, implementation)
-    som = som_savings(outcomes.successes, params)
+    """The shared calculation of both modes, from checked weekly records and outcomes.
+
+    The steps pass tables of numpy columns; each result table becomes a DataFrame once, here.
+    """
+    costs = cost_table(ts, params, implementation)
+    som = som_table(outcomes.successes, params)
     pay = payments(outcomes, params, implementation)
-    cashflow = build_cashflow(
-        costs, calendar_savings(outcomes.successes, params), pay.paid,
+    cashflow = cashflow_table(
+        costs, calendar_table(outcomes.successes, params), pay.paid_table,
         fund_finances=params.implementation(implementation).fund_finances_programme,
         targets=list(params.contract.targets), discount_rate=params.discount_rate,
         horizon_years=params.horizon_years)
     summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode)
-    return EconomicsResult(summary, cashflow, costs, som, pay.earned, _by_municipality(outcomes, som, pay))
+    return EconomicsResult(summary, frame(cashflow, CASHFLOW_COLUMNS), frame(costs, COST_COLUMNS),
+                           frame(som, SOM_COLUMNS), pay.earned, _by_municipality(outcomes, som, pay))
 
 
 def _per(amount: float, count: float) -> float | None:
     return float(amount / count) if count > 0 else None
 
 
-def _total(frame: pd.DataFrame, column: str, **match: str) -> float:
-    """Sum of ``column`` over the rows whose columns equal the given values."""
-    mask = np.ones(len(frame), dtype=bool)
+def _total(table: TableLike, name: str, **match: str) -> float:
+    """Sum of column ``name`` over the rows whose columns equal the given values."""
+    values = column(table, name)
+    mask = np.ones(len(values), dtype=bool)
     for key, value in match.items():
-        mask &= frame[key].to_numpy() == value
-    return float(frame[column].to_numpy()[mask].sum())
+        mask &= column(table, key) == value
+    return float(values[mask].sum())
 
 
-def _summary(costs: pd.DataFrame, som: pd.DataFrame, pay: Payments, cashflow: pd.DataFrame, outcomes: Outcomes,
+def _summary(costs: Table, som: Table, pay: Payments, cashflow: Table, outcomes: Outcomes,
              params: EconomicsParams, *, implementation: str, mode: str) -> Summary:
     started, completed = outcomes.n_started, outcomes.n_completed
     cost_total = _total(costs, "amount_dkk")
     cost_npv = _total(costs, "amount_discounted_dkk")
     fund_costs = _total(costs, "amount_dkk", payer="fund")
     own_costs = _total(costs, "amount_dkk", payer="municipality")
-    paid = _total(pay.paid, "amount_dkk")
-    earned = _total(pay.earned, "earned_dkk")
+    paid = _total(pay.paid_table, "amount_dkk")
+    earned = _total(pay.earned_table, "earned_dkk")
     municipal_cost = paid + own_costs
     savings = _total(som, "savings_dkk")
     gross = _total(som, "gross_dkk")
     n_success = outcomes.n_successes
-    municipal_net_by_year = net_by_year(cashflow, "municipality")
+    municipal_net_by_year = net_by_year_array(cashflow, "municipality")
     achieved = {name: _total(outcomes.achievements, "count", target=name) for name in params.contract.targets}
     out: Summary = {
         "economics_mode": mode,
@@ -105,7 +111,7 @@ def _summary(costs: pd.DataFrame, som: pd.DataFrame, pay: Payments, cashflow: pd
         "amount_to_repay_dkk": pay.terms.amount_to_repay_dkk if pay.active else 0.0,
         "payment_cap_dkk": float(sum(pay.caps_dkk.values())),
         "payments_earned_dkk": earned,
-        "payments_cut_by_cap_dkk": earned - _total(pay.earned, "payable_dkk"),
+        "payments_cut_by_cap_dkk": earned - _total(pay.earned_table, "payable_dkk"),
         "municipal_payments_dkk": paid,
         "municipal_payments_npv_dkk": -_total(cashflow, "amount_discounted_dkk", party="municipality", flow="payment"),
         "municipal_cost_dkk": municipal_cost,
@@ -118,14 +124,14 @@ def _summary(costs: pd.DataFrame, som: pd.DataFrame, pay: Payments, cashflow: pd
         "savings_npv_dkk": _total(cashflow, "amount_discounted_dkk", flow="saving"),
         "net_municipal_dkk": savings - municipal_cost,
         "net_per_citizen_dkk": _per(savings - municipal_cost, started),
-        "net_municipal_npv_dkk": float(net_by_year(cashflow, "municipality", discounted=True).sum()),
-        "net_municipal_horizon_dkk": float(municipal_net_by_year.loc[:params.horizon_years].sum()),
+        "net_municipal_npv_dkk": float(net_by_year_array(cashflow, "municipality", discounted=True).sum()),
+        "net_municipal_horizon_dkk": float(municipal_net_by_year[:params.horizon_years].sum()),
         "fund_net_dkk": paid - fund_costs,
-        "fund_net_npv_dkk": float(net_by_year(cashflow, "fund", discounted=True).sum()),
-        "net_programme_npv_dkk": float(net_by_year(cashflow, "programme", discounted=True).sum()),
+        "fund_net_npv_dkk": float(net_by_year_array(cashflow, "fund", discounted=True).sum()),
+        "net_programme_npv_dkk": float(net_by_year_array(cashflow, "programme", discounted=True).sum()),
         "break_even_year": break_even_year(municipal_net_by_year),
-        "break_even_year_fund": break_even_year(net_by_year(cashflow, "fund")) if pay.active else None,
-        "break_even_year_programme": break_even_year(net_by_year(cashflow, "programme")),
+        "break_even_year_fund": break_even_year(net_by_year_array(cashflow, "fund")) if pay.active else None,
+        "break_even_year_programme": break_even_year(net_by_year_array(cashflow, "programme")),
     }
     for name in params.contract.targets:
         out[f"price_{name}_dkk"] = pay.terms.prices_dkk[name]
@@ -134,19 +140,21 @@ def _summary(costs: pd.DataFrame, som: pd.DataFrame, pay: Payments, cashflow: pd
     return out
 
 
-def _by_municipality(outcomes: Outcomes, som: pd.DataFrame, pay: Payments) -> pd.DataFrame:
+def _by_municipality(outcomes: Outcomes, som: Table, pay: Payments) -> pd.DataFrame:
     """Per municipality: citizens, successes, SØM-view savings, payments and cap (costs are shared, not split)."""
-    names = sorted(set(outcomes.started_by_municipality) | set(som["municipality"]))
-    succ = som[som["area"] == AREAS[0]].groupby("municipality")["successes"].sum()
-    saved = som.groupby("municipality")["savings_dkk"].sum()
-    paid = pay.paid.groupby("municipality")["amount_dkk"].sum()
-    frame = pd.DataFrame({
+    names = sorted(set(outcomes.started_by_municipality) | set(som["municipality"].tolist()))
+    first_area = som["area"] == AREAS[0]
+    succ = sum_by(som["municipality"][first_area], som["successes"][first_area])
+    saved = sum_by(som["municipality"], som["savings_dkk"])
+    paid = sum_by(pay.paid_table["municipality"], pay.paid_table["amount_dkk"])
+    savings = [float(saved.get(m, 0.0)) for m in names]
+    payments_dkk = [float(paid.get(m, 0.0)) for m in names]
+    return pd.DataFrame({
         "municipality": names,
         "citizens_started": [outcomes.started_by_municipality.get(m, 0.0) for m in names],
         "successes": [float(succ.get(m, 0.0)) for m in names],
-        "savings_dkk": [float(saved.get(m, 0.0)) for m in names],
-        "payments_dkk": [float(paid.get(m, 0.0)) for m in names],
+        "savings_dkk": savings,
+        "payments_dkk": payments_dkk,
         "cap_dkk": [float(pay.caps_dkk.get(m, 0.0)) for m in names],
+        "net_before_own_costs_dkk": np.array(savings, dtype=float) - np.array(payments_dkk, dtype=float),
     })
-    frame["net_before_own_costs_dkk"] = frame["savings_dkk"] - frame["payments_dkk"]
-    return frame

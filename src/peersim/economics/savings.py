@@ -16,6 +16,10 @@ import pandas as pd
 
 from peersim.economics.discounting import WEEKS_PER_YEAR, delay_factor
 from peersim.economics.params import AREAS, SUBGROUPS, EconomicsParams
+from peersim.economics.tables import Table, TableLike, column, frame, group, group_sum
+
+SOM_COLUMNS = ("municipality", "subgroup", "area", "successes", "gross_dkk", "savings_dkk")
+CALENDAR_COLUMNS = ("year", "area", "amount_dkk")
 
 
 def per_success_table(params: EconomicsParams) -> np.ndarray:
@@ -24,44 +28,63 @@ def per_success_table(params: EconomicsParams) -> np.ndarray:
     return np.array([[getattr(getattr(per, g), a) for a in AREAS] for g in SUBGROUPS])
 
 
-def _amounts(successes: pd.DataFrame, params: EconomicsParams) -> np.ndarray:
-    """Array [success row, area]: count x SØM saving per success for the row's subgroup."""
-    index = successes["subgroup"].map({g: i for i, g in enumerate(SUBGROUPS)}).to_numpy(dtype=np.int64)
-    return per_success_table(params)[index] * successes["count"].to_numpy(dtype=float)[:, None]
+def _amounts(subgroups: np.ndarray, count: np.ndarray, params: EconomicsParams) -> np.ndarray:
+    """Array [row, area]: count x SØM saving per success for the row's subgroup."""
+    index = np.full(len(subgroups), -1, dtype=np.int64)
+    for i, g in enumerate(SUBGROUPS):
+        index[subgroups == g] = i
+    if (index < 0).any():
+        raise ValueError(f"subgroup={subgroups[index < 0][0]!r} is not known; allowed: {', '.join(SUBGROUPS)}")
+    return per_success_table(params)[index] * count[:, None]
 
 
-def som_savings(successes: pd.DataFrame, params: EconomicsParams) -> pd.DataFrame:
+def som_table(successes: TableLike, params: EconomicsParams) -> Table:
     """SØM view by municipality, subgroup and area: successes, gross 5-year saving, and discounted to course start."""
-    delay = successes["onset_week"].to_numpy(dtype=float) - successes["start_week"].to_numpy(dtype=float)
-    count = successes["count"].to_numpy(dtype=float)
-    grouped = (successes[["municipality", "subgroup"]]
-               .assign(successes=count, discounted=count * delay_factor(delay, params.discount_rate))
-               .groupby(["municipality", "subgroup"], as_index=False, sort=True)[["successes", "discounted"]].sum())
-    per = _amounts(grouped.assign(count=1.0), params)            # [group, area] SØM saving per success
+    delay = column(successes, "onset_week", float) - column(successes, "start_week", float)
+    count = column(successes, "count", float)
+    municipality, subgroup = column(successes, "municipality"), column(successes, "subgroup")
+    groups, first = group(municipality, subgroup)
+    n_successes = group_sum(groups, count, len(first))
+    discounted = group_sum(groups, count * delay_factor(delay, params.discount_rate), len(first))
+    per = _amounts(subgroup[first], np.ones(len(first)), params)  # [group, area] SØM saving per success
     n_areas = len(AREAS)
-    return pd.DataFrame({
-        "municipality": np.repeat(grouped["municipality"].to_numpy(), n_areas),
-        "subgroup": np.repeat(grouped["subgroup"].to_numpy(), n_areas),
-        "area": np.tile(np.array(AREAS, dtype=object), len(grouped)),
-        "successes": np.repeat(grouped["successes"].to_numpy(), n_areas),
-        "gross_dkk": (per * grouped["successes"].to_numpy()[:, None]).ravel(),
-        "savings_dkk": (per * grouped["discounted"].to_numpy()[:, None]).ravel(),
-    })
+    return {
+        "municipality": np.repeat(municipality[first], n_areas),
+        "subgroup": np.repeat(subgroup[first], n_areas),
+        "area": np.tile(np.array(AREAS, dtype=object), len(first)),
+        "successes": np.repeat(n_successes, n_areas),
+        "gross_dkk": (per * n_successes[:, None]).ravel(),
+        "savings_dkk": (per * discounted[:, None]).ravel(),
+    }
 
 
-def calendar_savings(successes: pd.DataFrame, params: EconomicsParams) -> pd.DataFrame:
-    """Calendar view: savings by programme year and area (undiscounted DKK), non-zero rows only."""
-    amounts = _amounts(successes, params)
+def som_savings(successes: TableLike, params: EconomicsParams) -> pd.DataFrame:
+    """:func:`som_table` as a DataFrame (the result's ``savings_by_subgroup``)."""
+    return frame(som_table(successes, params), SOM_COLUMNS)
+
+
+def calendar_table(successes: TableLike, params: EconomicsParams) -> Table:
+    """Calendar view: savings by programme year and area (undiscounted DKK), non-zero rows only, area by area."""
+    amounts = _amounts(column(successes, "subgroup"), column(successes, "count", float), params)
     profile = np.asarray(params.savings.yearly_profile, dtype=float)
-    onset = successes["onset_week"].to_numpy(dtype=float).round().astype(np.int64)
+    onset = column(successes, "onset_week", float).round().astype(np.int64)
     # Year k after onset covers weeks onset+52k+1 .. onset+52(k+1); it straddles two programme years.
     first_year = (onset // WEEKS_PER_YEAR + 1)[:, None] + np.arange(profile.size)[None, :]   # [success, k]
     share_first = ((WEEKS_PER_YEAR - onset % WEEKS_PER_YEAR) / WEEKS_PER_YEAR)[:, None]
     n_years = int(first_year.max()) + 2 if first_year.size else 1
-    rows = []
+    years, areas, values = [], [], []
     for j, area in enumerate(AREAS):
         per_year = amounts[:, j][:, None] * profile[None, :]
         by_year = (np.bincount(first_year.ravel(), (per_year * share_first).ravel(), minlength=n_years)
                    + np.bincount(first_year.ravel() + 1, (per_year * (1.0 - share_first)).ravel(), minlength=n_years))
-        rows += [(int(y), area, float(by_year[y])) for y in np.flatnonzero(by_year)]
-    return pd.DataFrame(rows, columns=["year", "area", "amount_dkk"]).astype({"year": np.int64, "amount_dkk": float})
+        nonzero = np.flatnonzero(by_year)
+        years.append(nonzero)
+        areas.append(np.full(nonzero.size, area, dtype=object))
+        values.append(by_year[nonzero])
+    return {"year": np.concatenate(years).astype(np.int64), "area": np.concatenate(areas),
+            "amount_dkk": np.concatenate(values)}
+
+
+def calendar_savings(successes: TableLike, params: EconomicsParams) -> pd.DataFrame:
+    """:func:`calendar_table` as a DataFrame."""
+    return frame(calendar_table(successes, params), CALENDAR_COLUMNS)

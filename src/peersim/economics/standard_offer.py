@@ -10,11 +10,11 @@ achievements (``expected_rate`` per started citizen). Counts may be fractional: 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from peersim.economics.discounting import WEEKS_PER_YEAR
-from peersim.economics.outcomes import Outcomes
+from peersim.economics.outcomes import ACHIEVEMENT_COLUMNS, SUCCESS_COLUMNS, Outcomes
 from peersim.economics.params import SUBGROUPS, EconomicsParams
+from peersim.economics.tables import Table, concat
 
 MUNICIPALITY = "standard_offer"
 
@@ -38,8 +38,8 @@ def _spread(total: float, first_week: int, weeks: int) -> np.ndarray:
     return out
 
 
-def standard_offer_timeseries(params: EconomicsParams) -> pd.DataFrame:
-    """Weekly records of the standard offer in the time-series contract of the simulation."""
+def standard_offer_timeseries(params: EconomicsParams) -> Table:
+    """Weekly records of the standard offer in the time-series contract of the simulation (numpy columns)."""
     o = params.standard_offer
     weeks = o.weeks
     ts = {name: np.zeros(weeks) for name in (
@@ -55,15 +55,19 @@ def standard_offer_timeseries(params: EconomicsParams) -> pd.DataFrame:
     ts["new_trainees"][o.startup_weeks:] += o.volunteer_pool * o.volunteer_attrition_per_year / WEEKS_PER_YEAR
     ts["n_volunteers_active"][o.startup_weeks:] = o.volunteer_pool
     operating = weeks - o.startup_weeks
-    frame = pd.DataFrame({
+    return {
         "week": np.arange(1, weeks + 1),
         "hours_budget": np.full(weeks, o.coordinator_fte * params.costs.hour_norm_per_year / WEEKS_PER_YEAR),
         "new_workshops": _spread(o.workshops_per_year * operating / WEEKS_PER_YEAR, o.startup_weeks + 1, weeks),
         "new_intro_meetings": _spread(o.intro_meetings_per_year * o.years, 1, weeks),
         "new_steering_meetings": _spread(o.steering_meetings_per_year * o.years, 1, weeks),
         **ts,
-    })
-    return frame
+    }
+
+
+def _each(courses: np.ndarray, value: str | float) -> np.ndarray:
+    """The same value for every course (a string column or a float column)."""
+    return np.full(courses.size, value, dtype=object if isinstance(value, str) else np.float64)
 
 
 def standard_offer_outcomes(params: EconomicsParams) -> Outcomes:
@@ -73,17 +77,17 @@ def standard_offer_outcomes(params: EconomicsParams) -> Outcomes:
     onset = starts + params.savings.onset_weeks_after_start
     course_end = starts + o.sessions_per_course - 1
     n = o.participants_per_course
-    successes = pd.concat([
-        pd.DataFrame({"municipality": MUNICIPALITY, "subgroup": group, "start_week": starts, "onset_week": onset,
-                      "count": n * o.success_rate * getattr(o.subgroup_shares, group)})
+    successes = concat([
+        {"municipality": _each(starts, MUNICIPALITY), "subgroup": _each(starts, group), "start_week": starts,
+         "onset_week": onset, "count": _each(starts, n * o.success_rate * getattr(o.subgroup_shares, group))}
         for group in SUBGROUPS
-    ], ignore_index=True)
-    achievements = pd.concat([
-        pd.DataFrame({"municipality": MUNICIPALITY, "target": name,
-                      "week": onset if target.basis == "success" else course_end,
-                      "count": n * target.expected_rate})
+    ], SUCCESS_COLUMNS)
+    achievements = concat([
+        {"municipality": _each(starts, MUNICIPALITY), "target": _each(starts, name),
+         "week": onset if target.basis == "success" else course_end,
+         "count": _each(starts, n * target.expected_rate)}
         for name, target in params.contract.targets.items()
-    ], ignore_index=True)
+    ], ACHIEVEMENT_COLUMNS)
     return Outcomes(
         n_referred=float(o.citizens),
         n_started=float(o.citizens),
