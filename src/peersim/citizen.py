@@ -96,7 +96,8 @@ BLOCK = 64      # citizens per block of the recovery stream (each block has its 
 CHUNK = 4096    # citizens evaluated together (bounds the memory of :meth:`CitizenRegistry.evaluate`)
 # PREFIX[j] has the lowest j bits set: the sessions up to offset j - 1 of an attendance bit set
 PREFIX = np.array([(1 << j) - 1 for j in range(64)] + [2**64 - 1], dtype=np.uint64)
-_BIT = np.array([1 << j for j in range(64)], dtype=np.uint64)  # _BIT[j]: the session at offset j
+_BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)
+_SESSION = np.arange(53)                                      # session offsets
 
 
 @dataclass
@@ -303,26 +304,30 @@ class CitizenRegistry(ColumnStore):
         comp = rng.random(len(rows)) < kp.uptake
         self.companion[rows] = comp
         until = week + kp.weeks_from_course_start
-        self.comp_until[rows] = np.where(comp, until, NO_WEEK)
-        k = int(np.count_nonzero(comp))
+        with_comp = rows[comp]
+        k = with_comp.size
         if k:
+            self.comp_until[with_comp] = until
             self.comp_n += k
-            self._comp_ends.setdefault(until, []).append(rows[comp])
+            self._comp_ends.setdefault(until, []).append(with_comp)
             m = int(self.municipality[rows[0]])  # a course's participants share its municipality
             self.comp_last[m] = max(self.comp_last[m], until)
         if self.trial:  # measured at the planned end of this course (its last session's week)
             self.schedule_measurement(rows, week + cp.sessions - 1)
         # the sessions: dropout session (geometric; never if it is past the last) and attendance
-        u = attendance_rng.random((rows.size, cp.sessions + 1))
+        S = cp.sessions
+        u = attendance_rng.random((rows.size, S + 1))
         drop_at = _geometric_weeks(1.0 - u[:, 0], cp.dropout_per_session)
-        here = np.arange(cp.sessions) < drop_at[:, None]                  # still in the course
-        attend = here & (u[:, 1:] < self.p_attend[rows][:, None])
-        self.attended[rows] = (attend * _BIT[: cp.sessions]).sum(axis=1, dtype=np.uint64)
+        attend = (u[:, 1:] < self.p_attend[rows][:, None]) & (_SESSION[:S] < drop_at[:, None])
+        self.attended[rows] = (attend @ _BIT_VALUE[:S]).astype(np.uint64)
         self.sessions[rows] = 0  # attended so far (brought up to date by end_course and evaluate)
-        for r, j in zip(rows.tolist(), drop_at.tolist(), strict=True):
-            if j < cp.sessions:
+        empty_after = S + 1
+        dropping = drop_at < S
+        if dropping.any():
+            for r, j in zip(rows[dropping].tolist(), drop_at[dropping].tolist(), strict=True):
                 self._dropouts.setdefault(week + j, []).append(r)
-        empty_after = int(drop_at.max()) + 1 if (drop_at < cp.sessions).all() else cp.sessions + 1
+            if dropping.all():
+                empty_after = int(drop_at.max()) + 1
         return attend.sum(axis=0).tolist(), empty_after
 
     def drop_out(self, week: int) -> np.ndarray:
@@ -581,8 +586,8 @@ class CitizenRegistry(ColumnStore):
             "ti_start": wk(self.ti_start),
             "ti_course_end": wk(self.ti_course_end),
             "ti_exit": wk(self.ti_exit),
-            "wait_weeks": (pd.Series(self.ti_start[sl] - self.ti_referred[sl], dtype="Int32")
-                           .mask(self.ti_start[sl] == NO_WEEK)),
+            "wait_weeks": pd.arrays.IntegerArray((self.ti_start[sl] - self.ti_referred[sl]).astype(np.int32),
+                                                 self.ti_start[sl] == NO_WEEK),
             "qpr_baseline": self.baseline[sl],
             "qpr_end_course": self.qpr_end[sl],
             "qpr_cf_end_course": self.qpr_cf_end[sl],

@@ -265,8 +265,7 @@ class PeersimModel(mesa.Model):
             return False
         waiting = reg.waiting(m.index)
         accept = self.streams["waiting"].random(waiting.size) >= p.course.decline_at_invitation
-        cum = np.cumsum(accept)
-        invited = waiting[: int(np.searchsorted(cum, p.course.max_participants) + 1)]
+        invited = waiting[: int(accept.cumsum().searchsorted(p.course.max_participants)) + 1]
         acc_mask = accept[: invited.size]
         joined, declined = invited[acc_mask], invited[~acc_mask]
         if declined.size:
@@ -415,7 +414,6 @@ class PeersimModel(mesa.Model):
         """Step 6: this week's flows and the stocks at the end of the week."""
         week = self.week
         rec = self.recorder
-        rec.flush(week)
         reg, vols = self.citizens, self.volunteers
         coords, munis = self.coordinator_list, self.municipality_list
         supervision = forming = budget = 0.0
@@ -439,4 +437,4 @@ class PeersimModel(mesa.Model):
         if week:
             values += hours
             values.append(budget)
-        rec.data[week, self._stock_cols[: len(values)]] = values
+        rec.record(week, self._stock_cols, values)

@@ -36,4 +36,4 @@ class ColumnStore:
     def weeks(self, column: np.ndarray) -> pd.Series:
         """An event-week column of the first ``n`` rows as nullable integers (NA = never)."""
         values = column[: self.n]
-        return pd.Series(values, dtype="Int32").mask(values == NO_WEEK)
+        return pd.Series(pd.arrays.IntegerArray(values.astype(np.int32), values == NO_WEEK), copy=False)

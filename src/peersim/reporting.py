@@ -36,24 +36,52 @@ COLUMNS = FLOWS + STOCKS + HOURS
 
 
 class Recorder:
-    """Preallocated weekly table: ``data[week]`` is the row of a week (row 0 = the state before
-    week 1). This week's flows are counted in a plain list (:meth:`tally`) and written to the row
-    by :meth:`flush`; the stocks are written directly."""
+    """The weekly table: ``data[week]`` is the row of a week (row 0 = the state before week 1).
+
+    A week's flows are counted in a plain list (:meth:`tally`); at the end of the week
+    :meth:`record` keeps them with the week's stocks, and the rows kept are written into the
+    table in one go when ``data`` is next read (cheaper than writing a numpy row every week).
+    """
 
     def __init__(self, weeks: int) -> None:
         self.weeks = weeks
         self.col = {name: i for i, name in enumerate(COLUMNS)}
-        self.data = np.zeros((weeks + 1, len(COLUMNS)))  # row 0 = the state before week 1
-        self.flows = [0.0] * len(FLOWS)                  # this week's flows, in FLOWS order
+        self._data = np.zeros((weeks + 1, len(COLUMNS)))  # row 0 = the state before week 1
+        self.flows = [0.0] * len(FLOWS)                   # this week's flows, in FLOWS order
+        self._pending: list[tuple[int, list[float], list[float]]] = []
+        self._stock_cols: np.ndarray | None = None
 
     def tally(self, name: str, value: float) -> None:
         """Add to this week's flow ``name``."""
         self.flows[self.col[name]] += value  # FLOWS come first in COLUMNS
 
-    def flush(self, week: int) -> None:
-        """Write this week's flows into the row of ``week`` and start counting afresh."""
-        self.data[week, : len(FLOWS)] += self.flows
+    def record(self, week: int, stock_cols: np.ndarray, stocks: list[float]) -> None:
+        """The end of ``week``: its flows, and its ``stocks`` for the columns ``stock_cols``."""
+        if self._stock_cols is not stock_cols:
+            self._write()
+            self._stock_cols = stock_cols
+        self._pending.append((week, self.flows, stocks))
         self.flows = [0.0] * len(FLOWS)
+
+    def _write(self) -> None:
+        if not self._pending:
+            return
+        weeks = np.array([w for w, _, _ in self._pending])
+        self._data[weeks, : len(FLOWS)] += np.array([f for _, f, _ in self._pending])
+        width = max(len(s) for _, _, s in self._pending)
+        stocks = np.array([s + [0.0] * (width - len(s)) for _, _, s in self._pending])
+        short = np.array([len(s) < width for _, _, s in self._pending])
+        cols = self._stock_cols[:width]
+        self._data[weeks[~short][:, None], cols] = stocks[~short]
+        for w, _, s in (p for p, cut in zip(self._pending, short, strict=True) if cut):
+            self._data[w, cols[: len(s)]] = s
+        self._pending.clear()
+
+    @property
+    def data(self) -> np.ndarray:
+        """The table so far (one row per week, ``COLUMNS`` order)."""
+        self._write()
+        return self._data
 
     def add(self, week: int, name: str, value: float) -> None:
         self.data[week, self.col[name]] += value

@@ -213,7 +213,11 @@ class VolunteerRegistry(ColumnStore):
         """The ``k`` least strained available volunteers (ties: the more experienced)."""
         if self.count_in(coordinator, VolunteerState.AVAILABLE) < k:
             return np.empty(0, dtype=np.int64)
-        rows = self.rows_in(coordinator, VolunteerState.AVAILABLE)
+        n = self.n
+        free = self.state[:n] == VolunteerState.AVAILABLE
+        if self.n_coordinators > 1:
+            free &= self.coordinator[:n] == coordinator
+        rows = free.nonzero()[0]
         if exclude is not None and exclude.size:
             rows = rows[~np.isin(rows, exclude)]
         if rows.size < k:

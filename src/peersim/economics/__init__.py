@@ -4,7 +4,6 @@ outcome payments and the parties' net positions. No Mesa, no Hydra; OmegaConf on
 """
 
 from peersim.economics.cashflow import break_even_year, net_by_year
-from peersim.economics.charts import cumulative_cashflow_chart
 from peersim.economics.contract import ContractTerms, contract_terms
 from peersim.economics.costs import hourly_rate
 from peersim.economics.defaults import load_default_params
@@ -28,3 +27,12 @@ __all__ = [
     "net_by_year",
     "npv",
 ]
+
+
+def __getattr__(name: str):
+    """The chart is imported when first asked for: matplotlib is not needed to compute."""
+    if name == "cumulative_cashflow_chart":
+        from peersim.economics.charts import cumulative_cashflow_chart
+
+        return cumulative_cashflow_chart
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
