@@ -2,9 +2,12 @@
 
     python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--compare-reps 20] [--json out.json]
 
-Replications are full 5-year runs of the scenario (simulation + tables, no files, no charts), as
-an experiment's replication loop does them. The process time is `peersim` from the command line
-(interpreter start, Hydra, simulation, Parquet/CSV and four PNG charts), median of three.
+Replications are full 5-year runs of the scenario, timed three ways: the simulation with the
+citizens' recovery pass; with the result tables; and with tables and economics (no files, no
+charts), as an experiment's replication loop does them. Each is the best of three rounds. A
+machine reference (pure-Python and small-numpy speed) is printed first, so figures from
+different machines can be compared. The process time is `peersim` from the command line
+(interpreter start, Hydra, simulation, Parquet/CSV and the PNG charts), median of three.
 The comparison experiment (``+experiment=compare_implementations``, Fredericia, 5 years, no charts)
 is timed end to end on 1 and on 2 worker processes: a replication there is one seed run in every arm.
 """
@@ -26,21 +29,57 @@ from peersim import __version__, load_config, run
 from peersim.model import PeersimModel
 
 
+def machine_reference() -> dict:
+    """How fast this machine runs Python and small numpy calls, so that figures measured on
+    different machines can be compared: seconds for 10 million pure-Python additions, and
+    microseconds for one small numpy operation (a 40-element multiply)."""
+    import numpy as np
+
+    loops = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        x = 0
+        for i in range(10_000_000):
+            x += i
+        loops.append(time.perf_counter() - t0)
+    a = np.ones(40)
+    ops = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(100_000):
+            a * 0.5
+        ops.append((time.perf_counter() - t0) / 100_000 * 1e6)
+    return {"python_loop_seconds": min(loops), "numpy_small_op_us": min(ops)}
+
+
+def _per_run(fn, params, reps: int, rounds: int = 3) -> float:
+    """Seconds per call of ``fn(params)`` over seeds 0..reps-1, the best of ``rounds`` (the
+    machine's background load only ever slows a round down)."""
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for seed in range(reps):
+            params.seed = seed
+            fn(params)
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
+def _simulate(params) -> None:
+    model = PeersimModel(params)
+    model.run()
+    model.timeseries()  # the citizens' recovery pass and the weekly table
+
+
 def replications_per_second(overrides: list[str], reps: int) -> dict:
     params = load_config(overrides)
     run(params)  # warm-up (imports, caches)
-    t0 = time.perf_counter()
-    for seed in range(reps):
-        params.seed = seed
-        run(params)
-    full = (time.perf_counter() - t0) / reps
-    t0 = time.perf_counter()
-    for seed in range(reps):
-        params.seed = seed
-        PeersimModel(params).run()
-    sim = (time.perf_counter() - t0) / reps
+    sim = _per_run(_simulate, params, reps)
+    tables = _per_run(lambda p: run(p, economics=False), params, reps)
+    full = _per_run(run, params, reps)
     return {"seconds_per_replication": full, "replications_per_second": 1.0 / full,
-            "simulation_only_seconds": sim}
+            "simulation_only_seconds": sim, "simulation_replications_per_second": 1.0 / sim,
+            "with_tables_seconds": tables}
 
 
 def process_time(overrides: list[str]) -> float:
@@ -86,10 +125,15 @@ def main() -> None:
     overrides = [f"scenario={args.scenario}"]
     print(f"peersim {__version__} on Python {platform.python_version()}, {os.cpu_count()} cores, "
           f"{platform.machine()}; scenario {args.scenario}, 5 years")
+    ref = machine_reference()
+    print(f"  this machine: 10 million Python additions {ref['python_loop_seconds']:.2f} s, "
+          f"a small numpy operation {ref['numpy_small_op_us']:.2f} us")
     r = replications_per_second(overrides, args.reps)
-    print(f"  one core: {r['replications_per_second']:.1f} replications/s "
-          f"({1000 * r['seconds_per_replication']:.0f} ms each; simulation alone "
-          f"{1000 * r['simulation_only_seconds']:.0f} ms)")
+    print(f"  one core, simulation (with the recovery pass): {r['simulation_replications_per_second']:.1f} "
+          f"replications/s ({1000 * r['simulation_only_seconds']:.0f} ms each)")
+    print(f"  one core, with the tables: {1000 * r['with_tables_seconds']:.0f} ms each; "
+          f"with tables and economics (what an experiment runs): {r['replications_per_second']:.1f} "
+          f"replications/s ({1000 * r['seconds_per_replication']:.0f} ms each)")
     p = process_time(overrides)
     print(f"  whole process `peersim scenario={args.scenario}` (with files and charts): {p:.2f} s")
     compare = []
@@ -101,7 +145,7 @@ def main() -> None:
               f"{c['runs_per_second']:.1f} runs/s; {c['replications']} replications in {c['seconds']:.1f} s)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({**r, "process_seconds": p, "compare_implementations": compare, "scenario": args.scenario,
+            json.dump({**r, **ref, "process_seconds": p, "compare_implementations": compare, "scenario": args.scenario,
                        "python": platform.python_version(), "version": __version__}, fh, indent=2)
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 
+from peersim import run
 from peersim.citizen import NO_WEEK, QPR_MAX, CitizenRegistry, _geometric_weeks
 from peersim.model import PeersimModel
 from peersim.volunteer import ON_DUTY, VolunteerState, _HazardDraws
@@ -237,3 +238,21 @@ def test_volunteer_counts_kept_by_state_changes_match_a_recount_every_week(make_
             assert v.totals() == np.bincount(v.state[: v.n], minlength=len(VolunteerState)).tolist()
             np.testing.assert_array_equal(v.on_duty(), np.flatnonzero(np.isin(v.state[: v.n], ON_DUTY)))
             np.testing.assert_array_equal(v.leading(), np.flatnonzero(v.state[: v.n] == VolunteerState.LEADING))
+
+
+def test_own_recovery_setback_is_regained_by_the_weekly_share(make_params):
+    """After one burnout in week w the setback left at the end of the run (week T) is
+    setback x (1 - regain)^(T - w)."""
+    p = make_params("years=5", seed=2)
+    p.volunteers.burnout_threshold = 0.3  # more burnouts
+    r = run(p, economics=False)
+    v, vp = r.volunteers, p.volunteers
+    once = v[v["n_burnouts"] == 1]
+    assert len(once) >= 5 and (v["n_burnouts"] == 0).any()
+    expected = vp.own_recovery_setback_qpr * (1 - vp.own_recovery_regain_per_week) ** (
+        p.weeks - once["ti_last_burnout"].astype(float))
+    np.testing.assert_allclose(once["own_recovery_setback_qpr"], expected, rtol=1e-12)
+    assert (v.loc[v["n_burnouts"] == 0, "own_recovery_setback_qpr"] == 0).all()
+    twice = v[v["n_burnouts"] >= 2]
+    assert (twice["own_recovery_setback_qpr"] > vp.own_recovery_setback_qpr
+            * (1 - vp.own_recovery_regain_per_week) ** (p.weeks - twice["ti_last_burnout"].astype(float)) - 1e-12).all()

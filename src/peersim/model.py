@@ -11,14 +11,15 @@ Order of events within a week (the code in :meth:`PeersimModel.step` follows it)
    invites waiting citizens (some decline), takes two volunteers and fixes its fidelity.
 3. **Sessions.** Every running course holds a session: participants may drop out, the rest
    attend with their own propensity, and attendance adds to their effect. Courses whose last
-   session this was end; their leaders rest; completers may later become volunteers.
+   session this was (or whose participants have all dropped out) end; their leaders rest;
+   completers may later become volunteers.
 4. **Volunteers.** Strain grows for leaders (buffered by this week's supervision and an
    experienced co-leader) and falls for the others; burnout, exit, return from a pause and the
    end of rest happen. A lost leader is replaced from the free volunteers, or the course stops.
 5. **Citizens.** Waiting citizens may give up; every followed citizen's QPR-15 moves one week
    (counterfactual fluctuation, effect decay after the course, slower in companionship while
    workshops run); companionship periods end; attributable successes are recorded.
-6. **Record.** Stocks of the week are written to the weekly table.
+6. **Record.** The week's flows and stocks are written to the weekly table.
 
 In a randomised trial (``scenario=trial``, :class:`TrialRecruitment`) step 1 differs while
 recruitment is open: a site enrols from the end of the run-in (later for sites that join later;
@@ -28,9 +29,18 @@ recruitment closes when ``trial.participants`` are randomised, and from the next
 is as usual. Step 5 begins with measuring the
 randomised citizens who are due (:meth:`CitizenRegistry.measure_trial`).
 
-Citizens and volunteers are Mesa agents whose weekly state lives in numpy columns
-(:mod:`peersim.citizen`, :mod:`peersim.volunteer`): steps 3-5 are vectorised passes over the
-active rows only. Municipalities and coordinators are ordinary Mesa agents.
+How the code keeps the week cheap. Citizens and volunteers are Mesa agents whose state lives in
+numpy columns (:mod:`peersim.citizen`, :mod:`peersim.volunteer`), and only those who meet the
+programme exist. Random events whose chances do not change while they wait are drawn once and
+scheduled for their week, with the same probabilities the weekly draws would have: a course's
+attendance and dropouts (step 3) when it starts, a citizen's patience on the waiting list (step
+5) with their traits, a volunteer's pause (step 4) when they burn out. The burnout and exit
+hazards, which depend on this week's strain, are drawn every week, for those on duty. The QPR-15
+scores of step 5 influence nothing else in the model, so they are not moved week by week: the
+weekly pass records what they depend on and :meth:`CitizenRegistry.evaluate` computes every
+followed week in one vectorised pass when results are asked for, following the order above
+exactly (``tests/test_recovery.py`` holds it to a week-by-week loop). Municipalities and
+coordinators are ordinary Mesa agents.
 """
 
 from __future__ import annotations

@@ -113,17 +113,17 @@ class VolunteerRegistry(ColumnStore):
 
     _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain")
     _INT = ("coordinator", "state", "courses_led", "n_burnouts", "n_returns", "course",
-            "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id")
+            "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id", "setback_week")
     _BOOL = ("leave_after", "coleader_exp", "former_participant")
 
     def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1) -> None:
         self.vp = vp
         self.n = 0
+        self.week = 0   # the last week stepped
         self.n_coordinators = n_coordinators
         self._counts: np.ndarray | None = None          # (coordinator, state) -> volunteers; None: stale
         self._pause_ends: dict[int, list[np.ndarray]] = {}   # week -> rows whose pause ends then
         self._rest_ends: dict[int, list[np.ndarray]] = {}    # week -> rows whose rest ends then
-        self._setback = False                            # someone carries a setback to regain
         self._duty: np.ndarray | None = None             # rows on duty (None: stale)
         self._leading: np.ndarray | None = None          # rows leading (None: stale)
         self._hazard_draws = _HazardDraws(vp)
@@ -253,6 +253,12 @@ class VolunteerRegistry(ColumnStore):
         if rows.size:
             self._rest_ends.setdefault(until, []).append(rows)
 
+    def setback_now(self, week: int, rows: np.ndarray | slice) -> np.ndarray:
+        """The setback to the own recovery (QPR-15 points) of ``rows`` at the end of ``week``:
+        what it was after the last burnout, less the weekly share regained every week since."""
+        keep = 1.0 - self.vp.own_recovery_regain_per_week
+        return self.setback[rows] * keep ** np.maximum(week - self.setback_week[rows], 0)
+
     def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator,
              ) -> dict[str, np.ndarray]:
         """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
@@ -262,6 +268,7 @@ class VolunteerRegistry(ColumnStore):
         """
         vp = self.vp
         n = self.n
+        self.week = week
         s = self.strain[:n]
         empty = np.empty(0, dtype=np.int64)
         # strain: leaders build it up (buffered by supervision and an experienced co-leader),
@@ -280,8 +287,6 @@ class VolunteerRegistry(ColumnStore):
             np.maximum(pk, s, out=pk)
         else:
             s *= 1.0 - vp.strain_recovery_per_week
-        if self._setback:
-            self.setback[:n] *= 1.0 - vp.own_recovery_regain_per_week
 
         # burnout and exit among those on duty (:class:`_HazardDraws`)
         burned = left = empty
@@ -300,8 +305,10 @@ class VolunteerRegistry(ColumnStore):
             self.set_state(burned, VolunteerState.BURNED_OUT)
             self.ti_burnout[burned] = week
             self.n_burnouts[burned] += 1
-            self.setback[burned] += vp.own_recovery_setback_qpr
-            self._setback = True
+            # the setback to their own recovery, regained by a weekly share (kept as of the week
+            # of the last burnout, :meth:`setback_now`)
+            self.setback[burned] = self.setback_now(week, burned) + vp.own_recovery_setback_qpr
+            self.setback_week[burned] = week
             self.leave_after[burned] = rng.random(burned.size) < vp.leave_after_burnout_share
             # the pause ends after 1 + Geometric(1 / mean) weeks (a weekly chance from next week)
             p_end = 1.0 / vp.pause_mean_weeks
@@ -326,7 +333,7 @@ class VolunteerRegistry(ColumnStore):
             self.n_returns[back] += 1
             self._rest(back, week)
         # rests that end this week
-        for w in [w for w in self._rest_ends if w <= week]:
+        for w in [w for w in self._rest_ends if w <= week] if self._rest_ends else ():
             rested = np.concatenate(self._rest_ends.pop(w))
             rested = rested[(self.state[rested] == VolunteerState.RESTING) & (self.rest_until[rested] <= week)]
             self.set_state(rested, VolunteerState.AVAILABLE)
@@ -351,7 +358,7 @@ class VolunteerRegistry(ColumnStore):
             "strain_peak": self.peak_strain[sl],
             "n_burnouts": self.n_burnouts[sl],
             "n_returns": self.n_returns[sl],
-            "own_recovery_setback_qpr": self.setback[sl],
+            "own_recovery_setback_qpr": self.setback_now(self.week, sl),
             "ti_recruited": wk(self.ti_recruited),
             "ti_trained": wk(self.ti_trained),
             "ti_last_burnout": wk(self.ti_burnout),
