@@ -224,6 +224,34 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
         raise
 
 
+def can_apply_overrides() -> bool:
+    """Whether :func:`apply_overrides` can use Hydra's own step (Hydra 1.3's config loader)."""
+    try:
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    except ImportError:
+        return False
+    return callable(getattr(ConfigLoaderImpl, "_apply_overrides_to_config", None))
+
+
+def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
+    """Apply value overrides (``key=value``) to a composed config, in place, with Hydra's own
+    parser and the step Hydra itself applies them with after composing the defaults list; an
+    error is the same one line :func:`compose_config` gives. For config groups, ``+``/``~`` and
+    the like compose again (the ``peersim`` command's pre-check uses this for sweeps over values)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
+    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
+        raise ConfigError(explain(exc)) from None
+    except Exception as exc:  # hydra's override grammar errors, and the like
+        if type(exc).__module__.startswith(("hydra", "omegaconf")):
+            raise ConfigError(explain(exc)) from None
+        raise
+
+
 def load_config(overrides: Sequence[str] = (), *, config_dirs: Sequence[str | Path] = ()) -> PeersimConfig:
     """Compose and validate: the Python API's way to build a run's parameters
     (``config_dirs``: extra config folders, e.g. a calibration run folder for ``+calibrated=fit``)."""
