@@ -7,6 +7,7 @@ needs them (they are independent processes); each test then waits for its own.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +49,10 @@ BAD_LONG_SWEEPS = {
     "bad_option_in_a_group_sweep": (["-m", "scenario=local_coordinator,partnership,nope", "seed=0,1", "years=1"],
                                     "scenario=nope"),
 }
+# A tiny experiment, run from an empty working directory: its folder is named after it
+EXPERIMENT = ["+experiment=compare_implementations", "experiment.replications=2", "experiment.n_jobs=1",
+              "experiment.arms=[local_coordinator]", "experiment.charts=false", "experiment.progress=false",
+              "years=1", "municipality=kolding"]
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +67,10 @@ def cli(tmp_path_factory) -> CliRuns:
         **BAD,
         **BAD_SWEEPS,
         **{name: args for name, (args, _) in BAD_LONG_SWEEPS.items()},
+        "experiment": EXPERIMENT,
     }
     launcher = CliRuns(root, commands)
-    launcher.start("default", "redirected", "multirun", *BAD, *BAD_LONG_SWEEPS)  # side by side
+    launcher.start("default", "redirected", "multirun", *BAD, *BAD_LONG_SWEEPS, "experiment")  # side by side
     yield launcher
     launcher.close()
 
@@ -86,7 +92,7 @@ def test_default_run_exits_0_and_writes_every_output(cli, default_dir):
     assert (default_dir / ".hydra" / "config.yaml").is_file(), "the resolved config (.hydra/) is missing"
     for chart in CHARTS:
         assert (default_dir / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{chart} is not a PNG"
-    assert "local_coordinator" in default_dir.name and "fredericia" in default_dir.name, default_dir.name
+    assert re.fullmatch(r"\d{2}-\d{2}-\d{2}_local_coordinator_fredericia_seed0", default_dir.name), default_dir.name
     assert str(default_dir.name) in cli["default"].stdout, "the command does not say where it wrote"
 
 
@@ -249,3 +255,38 @@ def test_only_plain_values_are_set_on_the_composed_config():
     # a group; a list; a key whose group is also overridden; a key overridden twice; Hydra's own
     assert plain == {"seed", "volunteers.burnout_threshold", "output.charts", "municipality.name"}
     assert not _is_value_sweep(0, ["seed=1", "seed=2"], ["seed=1"], cfg, None), "groups unknown: compose"
+
+
+# ---------------------------------------------------------------------------------------------
+# Where a run writes
+# ---------------------------------------------------------------------------------------------
+
+RUN_DIR = r"outputs/\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}_"
+
+
+@pytest.mark.parametrize(("overrides", "name"), [
+    ([], "local_coordinator_fredericia_seed0"),
+    (["scenario=partnership", "municipality=kolding", "seed=7"], "partnership_kolding_seed7"),
+    (["+experiment=validate"], "validate_fredericia"),
+    (["+experiment=calibrate"], "calibrate_fredericia"),  # not experiment.name, the fit's name
+    (["+experiment=compare_implementations", "municipality=copenhagen", "seed=3"],
+     "compare_implementations_copenhagen"),
+])
+def test_a_run_folder_says_what_ran(overrides, name):
+    run_dir = compose_config(overrides, return_hydra_config=True).hydra.run.dir
+    assert re.fullmatch(RUN_DIR + name, run_dir), run_dir
+
+
+def test_hydra_run_dir_on_the_command_line_wins_for_an_experiment_too():
+    cfg = compose_config(["+experiment=validate", "hydra.run.dir=somewhere/else"], return_hydra_config=True)
+    assert cfg.hydra.run.dir == "somewhere/else"
+
+
+def test_an_experiment_writes_into_a_folder_named_after_it(cli):
+    r = cli["experiment"]
+    assert r.returncode == 0, r.output
+    found = sorted((r.cwd / "outputs").glob("*/*"))
+    assert len(found) == 1, found
+    assert re.fullmatch(r"\d{2}-\d{2}-\d{2}_compare_implementations_kolding", found[0].name), found[0].name
+    assert (found[0] / "comparison_summary.json").is_file()
+    assert found[0].name in r.stdout

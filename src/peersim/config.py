@@ -26,6 +26,21 @@ from omegaconf.errors import OmegaConfBaseException
 from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, validate
 
 SCHEMA_NAME = "peersim_schema"
+RUN_NAME_RESOLVER = "peersim_run_name"
+
+
+def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> str:
+    """The name of a run's folder (``hydra.run.dir`` in conf/config.yaml, after the time):
+    ``<scenario>_<municipality>_seed<seed>`` for one simulation, ``<experiment>_<municipality>``
+    for ``+experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
+    option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None."""
+    if experiment not in (None, ""):
+        return f"{experiment}_{municipality}"
+    return f"{scenario}_{municipality}_seed{seed}"
+
+
+# Resolved wherever Hydra resolves hydra.run.dir (the peersim command imports this module first).
+OmegaConf.register_new_resolver(RUN_NAME_RESOLVER, run_name, replace=True)
 
 
 def conf_dir() -> Path:
