@@ -7,13 +7,17 @@ needs them (they are independent processes); each test then waits for its own.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import CliRuns
 
-from peersim import load_config, run
+import peersim.config
+from peersim import ConfigError, load_config, run
+from peersim.cli import _is_value_sweep, _sweep_plan, precheck
+from peersim.config import compose_config
 
 SUMMARY_KEYS = {
     "scenario", "municipality", "seed", "weeks", "courses_started", "citizens_referred", "citizens_started",
@@ -33,6 +37,22 @@ BAD_SWEEPS = {
     "bad_type_in_sweep": ["-m", "seed=1,abc", "years=1", "output.charts=false"],
     "sweep_without_multirun": ["seed=1,2", "years=1", "output.charts=false"],
 }
+# A bad value inside a long sweep, and a bad option of a config group in a sweep: (command line,
+# the override that alone gives the same error in one run). Value sweeps are checked on one
+# composed config, group sweeps by composing each option: either way the same line, exit code 2.
+_SEEDS = [str(s) for s in range(40)]
+BAD_LONG_SWEEPS = {
+    "bad_seed_in_a_long_sweep": (["-m", f"seed={','.join([*_SEEDS[:20], 'x', *_SEEDS[20:]])}", "years=1",
+                                  "output.charts=false"], "seed=x"),
+    "bad_threshold_in_a_sweep": (["-m", "volunteers.burnout_threshold=0.5,-1,0.7", "seed=0,1,2", "years=1"],
+                                 "volunteers.burnout_threshold=-1"),
+    "bad_option_in_a_group_sweep": (["-m", "scenario=local_coordinator,partnership,nope", "seed=0,1", "years=1"],
+                                    "scenario=nope"),
+}
+# A tiny experiment, run from an empty working directory: its folder is named after it
+EXPERIMENT = ["+experiment=compare_implementations", "experiment.replications=2", "experiment.n_jobs=1",
+              "experiment.arms=[local_coordinator]", "experiment.charts=false", "experiment.progress=false",
+              "years=1", "municipality=kolding"]
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +66,11 @@ def cli(tmp_path_factory) -> CliRuns:
                      f"hydra.sweep.dir={root / 'multirun' / 'sweep'}"],
         **BAD,
         **BAD_SWEEPS,
+        **{name: args for name, (args, _) in BAD_LONG_SWEEPS.items()},
+        "experiment": EXPERIMENT,
     }
     launcher = CliRuns(root, commands)
-    launcher.start("default", "redirected", "multirun", *BAD)  # independent: run them side by side
+    launcher.start("default", "redirected", "multirun", *BAD, *BAD_LONG_SWEEPS, "experiment")  # side by side
     yield launcher
     launcher.close()
 
@@ -70,7 +92,7 @@ def test_default_run_exits_0_and_writes_every_output(cli, default_dir):
     assert (default_dir / ".hydra" / "config.yaml").is_file(), "the resolved config (.hydra/) is missing"
     for chart in CHARTS:
         assert (default_dir / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{chart} is not a PNG"
-    assert "local_coordinator" in default_dir.name and "fredericia" in default_dir.name, default_dir.name
+    assert re.fullmatch(r"\d{2}-\d{2}-\d{2}_local_coordinator_fredericia_seed0", default_dir.name), default_dir.name
     assert str(default_dir.name) in cli["default"].stdout, "the command does not say where it wrote"
 
 
@@ -137,3 +159,134 @@ def test_tiny_multirun_completes(cli):
     assert len(jobs) == 2, f"expected 2 job folders, found {jobs}"
     seeds = sorted(json.loads((j / "summary.json").read_text(encoding="utf-8"))["seed"] for j in jobs)
     assert seeds == [1, 2]
+
+
+@pytest.mark.parametrize("case", list(BAD_LONG_SWEEPS))
+def test_a_bad_value_in_a_long_sweep_stops_with_the_one_line_of_a_single_run(cli, case):
+    args, alone = BAD_LONG_SWEEPS[case]
+    r = cli[case]
+    with pytest.raises(ConfigError) as single:
+        load_config([alone])
+    assert r.returncode == 2, r.output
+    assert r.stderr.strip().splitlines() == [f"peersim: error: {single.value}"], r.output
+    assert alone.split("=")[0] in r.stderr
+    assert list(r.cwd.iterdir()) == [], f"bad input created {list(r.cwd.rglob('*'))[:10]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The pre-check of sweeps, in this process
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def compositions(monkeypatch) -> list[list[str]]:
+    """The override lists peersim.config.compose_config is called with (during the test)."""
+    calls: list[list[str]] = []
+    compose = peersim.config.compose_config
+
+    def counted(overrides=(), **kwargs):
+        calls.append(list(overrides))
+        return compose(overrides, **kwargs)
+
+    monkeypatch.setattr(peersim.config, "compose_config", counted)
+    return calls
+
+
+def test_sweeps_over_values_are_checked_on_one_composition(compositions):
+    seeds = ",".join(str(s) for s in range(100))
+    thresholds = ",".join(f"{0.4 + 0.01 * i:.2f}" for i in range(50))
+    precheck(["-m", f"seed={seeds}", f"volunteers.burnout_threshold={thresholds}", "course.sessions=8,10",
+              "scenario=partnership", "years=1", "output.charts=false,true", "hydra.sweep.dir=/nowhere"])
+    assert len(compositions) == 1, compositions
+
+
+def test_sweeps_over_groups_and_additions_compose_every_option(compositions):
+    precheck(["-m", "scenario=local_coordinator,partnership,trial", "+experiment=validate,compare_implementations",
+              "seed=1,2"])
+    assert len(compositions) == 1 + 2 + 1, compositions  # the first job, each further option, seeds on the first
+    assert ["scenario=trial", "+experiment=validate", "seed=1"] in compositions
+
+
+# (key, a good value, a value to check after it): each must pass or fail exactly as in one run
+# (each case composes twice, about a second here: the rarer ones run with the slow tests)
+_slow = pytest.mark.slow
+SWEEP_VALUES = [
+    ("seed", "1", "x"), ("seed", "1", "-3"),
+    ("volunteers.burnout_threshold", "0.5", "nan"), ("volunteers.burnout_threshold", "0.5", "1"),
+    ("course.max_participants", "8", "3"),  # below course.min_participants_to_start: a check across keys
+    ("output.charts", "false", "maybe"),
+    ("scenario.implementation", "partnership", "foo"),
+    ("scenario", "local_coordinator", "nope"),
+    *(pytest.param(*case, marks=_slow) for case in [
+        ("seed", "1", "1.5"), ("seed", "1", "null"), ("seed", "1", "${years}"), ("seed", "1", "[1]"),
+        ("volunteers.burnout_threshold", "0.5", "abc"), ("volunteers.burnout_threshold", "0.5", "6"),
+        ("shared_with", "[]", "[atlantis]"), ("+experiment", "validate", "nope")]),
+]
+
+
+def _value_id(case) -> str:
+    key, _, value = case.values if hasattr(case, "values") else case
+    return f"{key}={value}"
+
+
+@pytest.mark.parametrize(("key", "good", "value"), SWEEP_VALUES, ids=[_value_id(c) for c in SWEEP_VALUES])
+def test_a_value_in_a_sweep_passes_or_fails_as_in_one_run(key, good, value):
+    try:
+        load_config([f"{key}={value}"])
+        alone = None
+    except ConfigError as exc:
+        alone = str(exc)
+    try:
+        precheck(["-m", f"{key}={good},{value}", "years=1"])
+        swept = None
+    except ConfigError as exc:
+        swept = str(exc)
+    assert swept == alone
+
+
+def test_only_plain_values_are_set_on_the_composed_config():
+    argv = ["seed=1,2", "volunteers.burnout_threshold=0.5,0.6", "scenario=local_coordinator,partnership",
+            "shared_with=[],[kolding]", "coordinator=default", "coordinator.fte=1,2", "course.sessions=8,10",
+            "course.sessions=9", "output.charts=false,true", "hydra.launcher.n_jobs=1,2", "municipality.name=a,b"]
+    base, sweeps = _sweep_plan(argv, multirun=True)
+    cfg = compose_config([o for o in base if not o.startswith("hydra")], return_hydra_config=True)
+    groups = set(cfg.hydra.runtime.choices) | {"experiment", "calibrated"}
+    plain = {alternatives[0].split("=")[0] for pos, alternatives in sweeps
+             if _is_value_sweep(pos, alternatives, base, cfg, groups)}
+    # a group; a list; a key whose group is also overridden; a key overridden twice; Hydra's own
+    assert plain == {"seed", "volunteers.burnout_threshold", "output.charts", "municipality.name"}
+    assert not _is_value_sweep(0, ["seed=1", "seed=2"], ["seed=1"], cfg, None), "groups unknown: compose"
+
+
+# ---------------------------------------------------------------------------------------------
+# Where a run writes
+# ---------------------------------------------------------------------------------------------
+
+RUN_DIR = r"outputs/\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}_"
+
+
+@pytest.mark.parametrize(("overrides", "name"), [
+    ([], "local_coordinator_fredericia_seed0"),
+    (["scenario=partnership", "municipality=kolding", "seed=7"], "partnership_kolding_seed7"),
+    (["+experiment=validate"], "validate_fredericia"),
+    (["+experiment=calibrate"], "calibrate_fredericia"),  # not experiment.name, the fit's name
+    (["+experiment=compare_implementations", "municipality=copenhagen", "seed=3"],
+     "compare_implementations_copenhagen"),
+])
+def test_a_run_folder_says_what_ran(overrides, name):
+    run_dir = compose_config(overrides, return_hydra_config=True).hydra.run.dir
+    assert re.fullmatch(RUN_DIR + name, run_dir), run_dir
+
+
+def test_hydra_run_dir_on_the_command_line_wins_for_an_experiment_too():
+    cfg = compose_config(["+experiment=validate", "hydra.run.dir=somewhere/else"], return_hydra_config=True)
+    assert cfg.hydra.run.dir == "somewhere/else"
+
+
+def test_an_experiment_writes_into_a_folder_named_after_it(cli):
+    r = cli["experiment"]
+    assert r.returncode == 0, r.output
+    found = sorted((r.cwd / "outputs").glob("*/*"))
+    assert len(found) == 1, found
+    assert re.fullmatch(r"\d{2}-\d{2}-\d{2}_compare_implementations_kolding", found[0].name), found[0].name
+    assert (found[0] / "comparison_summary.json").is_file()
+    assert found[0].name in r.stdout

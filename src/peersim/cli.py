@@ -9,9 +9,10 @@ A sweep (``-m``) runs its jobs through peersim.sweep: finished jobs are skipped,
 recorded and does not stop the others, and the sweep's table is gathered at its end; the
 command exits with code 1 if a job did not finish.
 
-Before Hydra starts, the command line is composed once against the schema so that bad input
-stops with one line naming the key and what is allowed (exit code 2), before any output folder
-is created.
+Before Hydra starts, the command line is composed against the schema so that bad input stops
+with one line naming the key and what is allowed (exit code 2), before any output folder is
+created: once for the first job, then each further value of a sweep over a value is set on that
+composed config and validated, and each further option of a sweep over a group is composed.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def _export_config_dirs(argv: list[str]) -> None:
             + before)
 
 
-def _candidate_sets(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """Override lists that together cover every value of every sweep.
+def _sweep_plan(overrides: list[str], multirun: bool) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The command line with every sweep at its first value, and each sweep's position in it with
+    the overrides (``key=value``) of the values to check.
 
     A choice sweep (``a,b,c`` or ``choice(...)``) is checked value by value; a numeric
     ``range(...)`` by its first and last value (its values are all of one type and in between).
@@ -112,16 +114,81 @@ def _candidate_sets(overrides: list[str], multirun: bool) -> list[list[str]]:
             base.append(sweeps[-1][1][0])
         else:
             base.append(raw)
-    sets = [base]
-    for pos, alternatives in sweeps:
-        for alt in alternatives[1:]:
-            sets.append([*base[:pos], alt, *base[pos + 1:]])
-    return sets
+    return base, sweeps
+
+
+def _is_hydra_override(override: str) -> bool:
+    return override.lstrip("+~").startswith("hydra")
+
+
+def _group_names(choices: dict, dirs: list[str]) -> set[str] | None:
+    """Names a top-level override could select a config group by: the groups of the defaults
+    list, folders of ``conf/`` and of the extra config folders, groups in Hydra's ConfigStore;
+    None if that cannot be known (a ``pkg://`` search-path entry)."""
+    from hydra.core.config_store import ConfigStore
+
+    from peersim.config import conf_dir, search_dirs
+
+    names = {str(k) for k in choices}
+    folders = [conf_dir()]
+    for entry in search_dirs(dirs):
+        if not entry.startswith("file://"):
+            return None
+        folders.append(Path(entry.removeprefix("file://")))
+    for folder in folders:
+        if folder.is_dir():
+            names.update(p.name for p in folder.iterdir() if p.is_dir())
+    names.update(k for k, v in ConfigStore.instance().repo.items() if isinstance(v, dict))
+    return names
+
+
+def _is_value_sweep(pos: int, alternatives: list[str], base: list[str], cfg, groups: set[str] | None) -> bool:
+    """Whether every value of the sweep at ``base[pos]`` can be checked by setting it on the
+    config composed from ``base`` (:func:`peersim.config.apply_overrides`) instead of composing
+    the command line again: a plain ``key=value`` override (no ``+``, ``~``, ``@package``) of a
+    scalar value that exists in the composed config, to a scalar, not a config group, and no
+    other override on the same key, a key inside it or a key around it. Hydra applies such
+    overrides to the composed config in the same way, one after another, after composing the
+    defaults list, so the result (and any error) is the same."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import OverrideType
+    from omegaconf import Container, OmegaConf
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(alternatives)
+    except Exception:  # the override grammar: let the full composition say what is wrong
+        return False
+    key = parsed[0].key_or_group
+    if any(ov.type != OverrideType.CHANGE or ov.package is not None or ov.key_or_group != key
+           or isinstance(ov.value(), (dict, list)) for ov in parsed):
+        return False
+    if key.startswith("hydra") or "/" in key or "@" in key:
+        return False
+    if "." not in key and (groups is None or key in groups):
+        return False
+    for i, other in enumerate(base):
+        if i == pos:
+            continue
+        k = other.lstrip("+~").split("=", 1)[0].split("@", 1)[0]
+        if k == key or k.startswith(key + ".") or key.startswith(k + ".") or key.startswith(k + "/"):
+            return False
+    absent = object()
+    node = OmegaConf.select(cfg, key, default=absent, throw_on_missing=False, throw_on_resolution_failure=False)
+    return node is not absent and not isinstance(node, Container)
 
 
 def precheck(argv: list[str]) -> None:
-    """Compose and validate the command line (every sweep value); raise ConfigError with one line."""
-    from peersim.config import compose_config, explain, to_params
+    """Compose and validate the command line (every sweep value); raise ConfigError with one line.
+
+    The command line is composed once with every sweep at its first value. A further value of a
+    sweep over a plain value (``seed=0,1,2``, ``volunteers.burnout_threshold=0.5,0.6``) is then
+    set on that composed config and validated (:func:`_is_value_sweep`): the same check, in a
+    few milliseconds instead of a composition. Sweeps over config groups (``scenario=a,b``),
+    ``+``/``~`` overrides and anything else compose the whole command line for each value.
+    """
+    from omegaconf import open_dict
+
+    from peersim.config import apply_overrides, can_apply_overrides, compose_config, explain, to_params
 
     overrides = _overrides(argv)
     if overrides is None:
@@ -129,7 +196,7 @@ def precheck(argv: list[str]) -> None:
     dirs = config_dirs(argv)
     multirun = any(a in ("-m", "--multirun") for a in argv)
     try:
-        candidate_sets = _candidate_sets(overrides, multirun)
+        base, sweeps = _sweep_plan(overrides, multirun)
     except ConfigError:
         raise
     except Exception as exc:  # the override grammar
@@ -142,10 +209,28 @@ def precheck(argv: list[str]) -> None:
             key, _, value = o.lstrip("+~").partition("=")
             if key == "hydra/launcher" and value not in (options := launcher_options()):
                 raise ConfigError(f"hydra/launcher={value}: unknown launcher; choose one of: {', '.join(options)}")
-    for i, candidate in enumerate(candidate_sets):
-        # the launcher's and the sweep folder's settings are checked once, with the first job
-        model = [o for o in candidate if not o.lstrip("+~").startswith("hydra")]
-        to_params(compose_config(model + (launcher if i == 0 else []), config_dirs=dirs))
+    # the launcher's and the sweep folder's settings are checked once, with the first job
+    model = [o for o in base if not _is_hydra_override(o)]
+    cfg = compose_config(model + launcher, config_dirs=dirs, return_hydra_config=bool(sweeps))
+    groups: set[str] | None = set()
+    if "hydra" in cfg:
+        groups = _group_names(dict(cfg.hydra.runtime.choices), dirs)
+        with open_dict(cfg):
+            del cfg["hydra"]
+    to_params(cfg)
+    for pos, alternatives in sweeps:
+        if _is_hydra_override(base[pos]):
+            continue  # not part of the model's configuration (the launcher's: checked above)
+        if can_apply_overrides() and _is_value_sweep(pos, alternatives, base, cfg, groups):
+            for alt in alternatives[1:]:
+                apply_overrides(cfg, [alt])
+                to_params(cfg)
+            apply_overrides(cfg, [base[pos]])  # back to the first value, for the next sweep
+            continue
+        for alt in alternatives[1:]:
+            candidate = [*base[:pos], alt, *base[pos + 1:]]
+            model = [o for o in candidate if not _is_hydra_override(o)]
+            to_params(compose_config(model, config_dirs=dirs))
 
 
 def _is_launcher_override(override: str) -> bool:

@@ -26,6 +26,21 @@ from omegaconf.errors import OmegaConfBaseException
 from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, validate
 
 SCHEMA_NAME = "peersim_schema"
+RUN_NAME_RESOLVER = "peersim_run_name"
+
+
+def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> str:
+    """The name of a run's folder (``hydra.run.dir`` in conf/config.yaml, after the time):
+    ``<scenario>_<municipality>_seed<seed>`` for one simulation, ``<experiment>_<municipality>``
+    for ``+experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
+    option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None."""
+    if experiment not in (None, ""):
+        return f"{experiment}_{municipality}"
+    return f"{scenario}_{municipality}_seed{seed}"
+
+
+# Resolved wherever Hydra resolves hydra.run.dir (the peersim command imports this module first).
+OmegaConf.register_new_resolver(RUN_NAME_RESOLVER, run_name, replace=True)
 
 
 def conf_dir() -> Path:
@@ -216,6 +231,34 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
             return compose(
                 "config", overrides=list(overrides), return_hydra_config=return_hydra_config
             )
+    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
+        raise ConfigError(explain(exc)) from None
+    except Exception as exc:  # hydra's override grammar errors, and the like
+        if type(exc).__module__.startswith(("hydra", "omegaconf")):
+            raise ConfigError(explain(exc)) from None
+        raise
+
+
+def can_apply_overrides() -> bool:
+    """Whether :func:`apply_overrides` can use Hydra's own step (Hydra 1.3's config loader)."""
+    try:
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    except ImportError:
+        return False
+    return callable(getattr(ConfigLoaderImpl, "_apply_overrides_to_config", None))
+
+
+def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
+    """Apply value overrides (``key=value``) to a composed config, in place, with Hydra's own
+    parser and the step Hydra itself applies them with after composing the defaults list; an
+    error is the same one line :func:`compose_config` gives. For config groups, ``+``/``~`` and
+    the like compose again (the ``peersim`` command's pre-check uses this for sweeps over values)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
     except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
         raise ConfigError(explain(exc)) from None
     except Exception as exc:  # hydra's override grammar errors, and the like
