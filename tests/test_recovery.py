@@ -256,3 +256,14 @@ def test_own_recovery_setback_is_regained_by_the_weekly_share(make_params):
     twice = v[v["n_burnouts"] >= 2]
     assert (twice["own_recovery_setback_qpr"] > vp.own_recovery_setback_qpr
             * (1 - vp.own_recovery_regain_per_week) ** (p.weeks - twice["ti_last_burnout"].astype(float)) - 1e-12).all()
+
+
+def test_the_26_week_record_belongs_to_those_followed_26_weeks_after_their_course(default_run):
+    """Recorded exactly for the citizens whose course ended at least 26 weeks before the end of
+    the run (never for one who has not started or whose course ended later)."""
+    cit, weeks = default_run.citizens, default_run.params.weeks
+    ended = cit["ti_course_end"].astype(float)
+    due = ended.notna() & (ended + 26 <= weeks)
+    assert due.sum() > 50 and (~due & cit["started"]).sum() > 10
+    assert cit.loc[due, "qpr_26w"].notna().all() and cit.loc[due, "qpr_cf_26w"].notna().all()
+    assert cit.loc[~due, "qpr_26w"].isna().all() and cit.loc[~due, "qpr_cf_26w"].isna().all()

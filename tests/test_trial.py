@@ -204,7 +204,8 @@ def test_control_arm_never_meets_the_programme(trial_model, trial_run):
     assert sau.sum() > 100
     assert (reg.state[:n][sau] == CitizenState.CONTROL).all()
     assert not reg.companion[:n][sau].any() and (reg.sessions[:n][sau] == 0).all()
-    assert (reg.effect[:n][sau] == 0).all()
+    reg.evaluate()  # the scores are computed when asked for
+    assert (reg.effect[:n][sau] == 0).all() and (reg.effect[:n][~sau] > 0).any()
     ctrl = trial_citizens(trial_run).query("trial_arm == 'sau'")
     assert not ctrl["started"].any() and ctrl["course_id"].isna().all() and not ctrl["companionship"].any()
     assert (ctrl["qpr_trial"] == ctrl["qpr_cf_trial"]).all(), "a control has a programme effect"

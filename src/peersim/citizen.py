@@ -111,7 +111,13 @@ class WeeklyRecovery:
 
 
 class CitizenRegistry(ColumnStore):
-    """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``."""
+    """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``.
+
+    The recovery columns (``x_cf``, ``effect``, ``success``, ``ti_success``, the ``qpr_*``
+    records) and ``sessions`` of citizens still in a course are brought up to date by
+    :meth:`evaluate`; :meth:`to_frame`, the model's ``timeseries()`` and the agents' ``qpr`` call
+    it, so read them through those (or call :meth:`evaluate` first).
+    """
 
     _FLOAT_FILL = np.nan
     _FLOAT = (
@@ -644,7 +650,11 @@ class Citizen(Agent):
 
     @property
     def qpr(self) -> float:
-        """QPR-15 now (the end of the last completed week; frozen after follow-up)."""
+        """QPR-15 at the end of the last completed week (frozen after follow-up).
+
+        Asking recomputes every citizen's recovery once per week asked (then it is cached): to
+        follow scores over a run, read the weekly means of ``model.timeseries()`` or the
+        citizens' records at the end rather than every agent's ``qpr`` every week."""
         reg = self.model.citizens
         reg.evaluate()
         return float(np.clip(reg.x_cf[self.idx] + reg.effect[self.idx], 0, QPR_MAX))

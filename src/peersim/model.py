@@ -136,7 +136,8 @@ class PeersimModel(mesa.Model):
                                         self.streams["traits"], seed=params.seed,
                                         giveup_hazard=params.referral.giveup_hazard_per_week,
                                         weeks=params.weeks, n_municipalities=len(params.municipalities))
-        self.volunteers = VolunteerRegistry(params.volunteers)
+        n_coordinators = len({mp.coordinator_group for mp in params.municipalities})
+        self.volunteers = VolunteerRegistry(params.volunteers, n_coordinators=n_coordinators)
         self.courses: list[Course] = []
         self.running: list[Course] = []
         self.recorder = Recorder(self.weeks)
@@ -163,7 +164,6 @@ class PeersimModel(mesa.Model):
             for m in members:
                 m.coordinator = c
             self.coordinator_list.append(c)
-        self.volunteers.n_coordinators = len(self.coordinator_list)
         self.trial: TrialRecruitment | None = None
         if params.trial.enabled:
             self.trial = TrialRecruitment(self)

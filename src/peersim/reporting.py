@@ -32,6 +32,7 @@ STOCKS = (
     "qpr_mean_started", "qpr_cf_mean_started", "n_followed_started",
 )
 HOURS = tuple(f"hours_{a}" for a in ACTIVITIES) + ("hours_budget",)
+RECOVERY_MEANS = ("qpr_mean_started", "qpr_cf_mean_started")  # computed after the weekly pass
 COLUMNS = FLOWS + STOCKS + HOURS
 
 
@@ -41,12 +42,16 @@ class Recorder:
     A week's flows are counted in a plain list (:meth:`tally`); at the end of the week
     :meth:`record` keeps them with the week's stocks, and the rows kept are written into the
     table in one go when ``data`` is next read (cheaper than writing a numpy row every week).
+    The citizens' recovery columns (QPR-15 means, ``n_followed_started``, ``new_successes``)
+    are filled by ``PeersimModel.timeseries()``, the table's public form.
     """
 
     def __init__(self, weeks: int) -> None:
         self.weeks = weeks
         self.col = {name: i for i, name in enumerate(COLUMNS)}
         self._data = np.zeros((weeks + 1, len(COLUMNS)))  # row 0 = the state before week 1
+        # the citizens' recovery means are filled by PeersimModel.timeseries(); unknown until then
+        self._data[:, [self.col[c] for c in RECOVERY_MEANS]] = np.nan
         self.flows = [0.0] * len(FLOWS)                   # this week's flows, in FLOWS order
         self._pending: list[tuple[int, list[float], list[float]]] = []
         self._stock_cols: np.ndarray | None = None
