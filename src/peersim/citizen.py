@@ -121,7 +121,7 @@ class CitizenRegistry(ColumnStore):
 
     _FLOAT_FILL = np.nan
     _FLOAT = (
-        "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "gain", "fidelity",
+        "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "u_decline", "gain", "fidelity",
         "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w", "qpr_trial", "qpr_cf_trial",
     )
     _INT = (
@@ -185,6 +185,7 @@ class CitizenRegistry(ColumnStore):
         self.resp[new] = np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k))
         self.p_attend[new] = rng.beta(*self.beta_ab, size=k)
         self.patience[new] = _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard)
+        self.u_decline[new] = rng.random(k)  # declines at referral if below the share declining
         for name in ("sessions", "state"):
             getattr(self, name)[new] = 0  # state 0 = WAITING
         self.gain[new] = 0.0
@@ -192,19 +193,30 @@ class CitizenRegistry(ColumnStore):
 
     # -- creation ---------------------------------------------------------------------------
     def add(self, k: int, municipality: int, week: int) -> np.ndarray:
-        """Create ``k`` referred citizens (their traits were drawn when rows were allocated)."""
+        """Create ``k`` referred citizens (their traits were drawn when rows were allocated);
+        they join the waiting list and their patience starts to run."""
         if self.n + k > self.capacity:
             self._alloc(max(2 * self.capacity, self.n + k))
-        rows = slice(self.n, self.n + k)
+        first = self.n
+        rows = slice(first, first + k)
         self.municipality[rows] = municipality
         self.ti_referred[rows] = week
-        for r, wait in enumerate(self.patience[rows].tolist(), start=self.n):
+        for r, wait in enumerate(self.patience[rows].tolist(), start=first):
             if wait < FOREVER:
                 self._giveups.setdefault(week + wait, []).append(r)
         self.n += k
         self.waiting_n[municipality] += k
         self.waiting_total += k
-        return np.arange(rows.start, rows.stop)
+        return np.arange(first, first + k)
+
+    def refer(self, k: int, municipality: int, week: int, decline_share: float) -> tuple[np.ndarray, int]:
+        """``k`` citizens referred in ``municipality``: they become rows, and those whose
+        ``u_decline`` trait is below ``decline_share`` decline at once. Returns (rows, declined)."""
+        rows = self.add(k, municipality, week)
+        declined = rows[self.u_decline[rows] < decline_share]
+        if declined.size:
+            self.leave(declined, CitizenState.DECLINED, week)
+        return rows, int(declined.size)
 
     # -- queries ----------------------------------------------------------------------------
     def window(self) -> slice:

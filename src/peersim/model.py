@@ -213,16 +213,13 @@ class PeersimModel(mesa.Model):
             staff, self_ref = m.refer(week, rng)
             k = staff + self_ref
             if k:
-                rows = self.citizens.add(k, m.index, week)
-                first = int(rows[0])
+                first = self.citizens.n
+                _, declined = self.citizens.refer(k, m.index, week, self.p.referral.decline_at_referral)
                 if self.make_agents:
                     for r in range(first, first + k):
                         Citizen(self, r)
-                share = self.p.referral.decline_at_referral
-                declined = [r for r, u in enumerate(rng.random(k).tolist(), start=first) if u < share]
                 if declined:
-                    self.citizens.leave(np.array(declined), CitizenState.DECLINED, week)
-                    self.tally("new_citizens_declined", len(declined))
+                    self.tally("new_citizens_declined", declined)
                 self.tally("new_citizens_referred", k)
                 self.tally("new_referred_staff", staff)
                 self.tally("new_referred_self", self_ref)

@@ -18,8 +18,9 @@ import zlib
 import numpy as np
 
 STREAMS = (
-    "referral",     # referrals, intro-meeting attendance, declines at referral
-    "traits",       # a new citizen's subgroup, baseline, attendance propensity, responsiveness, patience
+    "referral",     # referrals, intro-meeting attendance
+    "traits",       # a new citizen's subgroup, baseline, responsiveness, attendance propensity, patience,
+                    # whether they decline at referral
     "waiting",      # declining an invitation
     "attendance",   # session attendance and dropout
     "companionship",
