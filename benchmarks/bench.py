@@ -1,6 +1,6 @@
 """peersim benchmark: replications per second on one core, and the whole-process time of `peersim`.
 
-    python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--compare-reps 20] [--json out.json]
+    python benchmarks/bench.py [--reps 40] [--scenario local_coordinator] [--compare-reps 20] [--national] [--json out.json]
 
 Replications are full 5-year runs of the scenario, timed three ways: the simulation with the
 citizens' recovery pass; with the result tables; and with tables and economics (no files, no
@@ -114,12 +114,36 @@ def comparison_rate(reps: int, n_jobs: int) -> dict:
             "replications_per_second": reps / wall, "runs_per_second": reps * arms / wall}
 
 
+def national_run(years: int = 10) -> dict:
+    """One run of a national roll-out: 98 municipalities of 60,000 inhabitants (about the Danish
+    total, DOMAIN.md), each with its own coordinator, over ``years``."""
+    import copy
+    import resource
+
+    params = load_config([f"years={years}", "municipality=generic", "municipality.population=60000"])
+    extras = []
+    for i in range(97):
+        m = copy.deepcopy(params.municipality)
+        m.name, m.label, m.coordinator_group = f"municipality_{i + 2}", f"Municipality {i + 2}", f"coordinator_{i + 2}"
+        extras.append(m)
+    params.extra_municipalities = extras
+    t0 = time.perf_counter()
+    result = run(params)
+    seconds = time.perf_counter() - t0
+    s = result.summary
+    return {"seconds": seconds, "years": years, "municipalities": 98, "citizens_referred": s["citizens_referred"],
+            "courses_started": s["courses_started"],
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="peersim benchmark")
     ap.add_argument("--reps", type=int, default=40)
     ap.add_argument("--scenario", default="local_coordinator")
     ap.add_argument("--compare-reps", type=int, default=20,
                     help="replications of the comparison experiment per timing (0 skips it)")
+    ap.add_argument("--national", action="store_true",
+                    help="also time one national run (98 municipalities, 10 years)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
     overrides = [f"scenario={args.scenario}"]
@@ -143,9 +167,16 @@ def main() -> None:
         print(f"  compare_implementations on {n_jobs} core{'s' if n_jobs > 1 else ''}: "
               f"{c['replications_per_second']:.2f} replications/s ({c['arms']} arms each, "
               f"{c['runs_per_second']:.1f} runs/s; {c['replications']} replications in {c['seconds']:.1f} s)")
+    national = None
+    if args.national:
+        national = national_run()
+        print(f"  national roll-out ({national['municipalities']} municipalities, {national['years']} years, "
+              f"{national['citizens_referred']:,} citizens referred, {national['courses_started']:,} courses): "
+              f"one run in {national['seconds']:.1f} s, {national['max_rss_mb']:.0f} MB")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({**r, **ref, "process_seconds": p, "compare_implementations": compare, "scenario": args.scenario,
+            json.dump({**r, **ref, "process_seconds": p, "compare_implementations": compare, "national": national,
+                       "scenario": args.scenario,
                        "python": platform.python_version(), "version": __version__}, fh, indent=2)
 
 

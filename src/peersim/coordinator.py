@@ -68,6 +68,7 @@ class Coordinator(Agent):
         self.intro_hours = [0.0] * n
         self.cohort_hours = 0.0
         self.hours = [0.0] * len(ACTIVITIES)      # this week's hours by activity (ACTIVITIES order)
+        self.n_running = 0                        # its courses running now (kept by the model)
         self.capacity = self._capacity()
         # constants of the weekly work
         self._steer_every = 52 // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
@@ -118,10 +119,7 @@ class Coordinator(Agent):
         if self._steer_every and week % self._steer_every == 0:
             model.tally("new_steering_meetings", len(self.municipalities))
 
-        if len(model.coordinator_list) == 1:
-            n_running = len(model.running)
-        else:
-            n_running = sum(1 for c in model.running if c.coordinator == self.index)
+        n_running = self.n_running
         if n_running:
             self._spend("course_running", cp.hours_per_course_week * n_running)
             leaders = self._leaders_per_course * n_running

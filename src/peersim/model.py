@@ -303,6 +303,7 @@ class PeersimModel(mesa.Model):
         vols.set_pair(leaders)
         self.courses.append(course)
         self.running.append(course)
+        coordinator.n_running += 1
         self.tally("new_courses_started", 1)
         self.tally("new_citizens_started", joined.size)
         return True
@@ -332,6 +333,7 @@ class PeersimModel(mesa.Model):
         course.end_week = week
         course.cancelled = cancelled
         self.running.remove(course)
+        self.coordinator_list[course.coordinator].n_running -= 1
         self.tally("new_courses_ended", 1)
         self.tally("new_citizens_completed", completed)
         if cancelled:

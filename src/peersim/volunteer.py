@@ -146,7 +146,10 @@ class VolunteerRegistry(ColumnStore):
             self.citizen_id[rows] = citizen_ids
             self.former_participant[rows] = True
         self.n += k
-        self._changed()
+        if self._counts is not None:
+            self._counts[coordinator][VolunteerState.RECRUITED] += k
+            self._counts[-1][VolunteerState.RECRUITED] += k
+        self._masks = None
         return rows
 
     # -- states -----------------------------------------------------------------------------
