@@ -228,16 +228,38 @@ def test_dropout_per_session_matches_its_probability(make_params):
     assert abs(dropped / at_risk - 0.05) < 4 * sd, f"dropout per session {dropped / at_risk:.4f}"
 
 
-def test_volunteer_counts_kept_by_state_changes_match_a_recount_every_week(make_params):
-    for scenario in ("local_coordinator", "partnership"):
-        model = PeersimModel(make_params(f"scenario={scenario}", f"years={SHORT_YEARS}", seed=2),
-                             make_agents=False)
-        while model.week < model.weeks:
-            model.step()
-            v = model.volunteers
-            assert v.totals() == np.bincount(v.state[: v.n], minlength=len(VolunteerState)).tolist()
-            np.testing.assert_array_equal(v.on_duty(), np.flatnonzero(np.isin(v.state[: v.n], ON_DUTY)))
-            np.testing.assert_array_equal(v.leading(), np.flatnonzero(v.state[: v.n] == VolunteerState.LEADING))
+@pytest.mark.parametrize("case", ["local_coordinator", "partnership", "shared", "two_coordinators"])
+def test_counts_kept_by_state_changes_match_a_recount_every_week(make_params, case):
+    """Volunteers by coordinator and state, the waiting lists, citizens in a course or in
+    companionship and each coordinator's running courses are kept as things happen; they must
+    equal a recount every week."""
+    from peersim.citizen import CitizenState
+    from test_model import _kolding_with_its_own_coordinator
+
+    overrides = {"local_coordinator": ["scenario=local_coordinator"], "partnership": ["scenario=partnership"],
+                 "shared": ["shared_with=[kolding]"], "two_coordinators": []}[case]
+    params = make_params(*overrides, f"years={SHORT_YEARS}", seed=2)
+    if case == "two_coordinators":
+        params = _kolding_with_its_own_coordinator(params)
+    model = PeersimModel(params, make_agents=False)
+    assert len(model.coordinator_list) == (2 if case == "two_coordinators" else 1)
+    while model.week < model.weeks:
+        model.step()
+        reg, week = model.citizens, model.week
+        st = reg.state[: reg.n]
+        waiting = np.bincount(reg.municipality[: reg.n][st == CitizenState.WAITING], minlength=reg.waiting_n.size)
+        np.testing.assert_array_equal(reg.waiting_n, waiting)
+        assert reg.waiting_total == waiting.sum()
+        assert reg.in_course_n == np.count_nonzero(st == CitizenState.IN_COURSE)
+        assert reg.comp_n == np.count_nonzero(reg.comp_until[: reg.n] > week)
+        for c in model.coordinator_list:
+            assert c.n_running == sum(1 for course in model.running if course.coordinator == c.index)
+        v = model.volunteers
+        by = np.bincount(v.coordinator[: v.n].astype(int) * len(VolunteerState) + v.state[: v.n],
+                         minlength=v.n_coordinators * len(VolunteerState)).reshape(-1, len(VolunteerState))
+        assert v.counts()[:-1] == by.tolist() and v.totals() == by.sum(axis=0).tolist()
+        np.testing.assert_array_equal(v.on_duty(), np.flatnonzero(np.isin(v.state[: v.n], ON_DUTY)))
+        np.testing.assert_array_equal(v.leading(), np.flatnonzero(v.state[: v.n] == VolunteerState.LEADING))
 
 
 def test_own_recovery_setback_is_regained_by_the_weekly_share(make_params):
