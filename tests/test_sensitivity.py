@@ -193,6 +193,8 @@ def no_design_runs(monkeypatch):
     (["experiment.parameters=[volunteers.burnout_treshold]"], "did you mean volunteers.burnout_threshold"),
     (["experiment.outputs=[municipal_net_dkk]"], "did you mean net_municipal_dkk"),
     (["experiment.base_samples=100"], "power of 2"),
+    # an option of another experiment: the message lists this experiment's own options
+    (["experiment.trajectories=5"], "allowed keys in experiment (+experiment=sobol): parameters,"),
 ])
 def test_bad_keys_on_the_command_line_fail_with_one_line_before_any_run(overrides, must_name, tmp_path,
                                                                          no_design_runs):
@@ -346,3 +348,11 @@ def test_tiny_model_morris_runs_end_to_end(tmp_path):
     assert len(pd.read_parquet(tmp_path / "samples.parquet")) == 4 * 3 * 2
     assert (tmp_path / "morris_citizens_started.png").is_file() and (tmp_path / "sensitivity.md").is_file()
     assert res.settings["runs"] == 24
+
+
+@pytest.mark.parametrize("name", ["sobol", "morris"])
+def test_the_progress_line_can_be_switched_off(name, make_params):
+    from peersim import load_config
+
+    assert load_config([f"+experiment={name}"]).experiment.progress is True
+    assert load_config([f"+experiment={name}", "experiment.progress=false"]).experiment.progress is False

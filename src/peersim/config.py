@@ -91,6 +91,13 @@ def _schema_fields(key: str) -> list[str] | None:
     return None
 
 
+def _experiment_named(schema_name: str):
+    """The experiment whose schema class is called ``schema_name`` (as OmegaConf names it), or None."""
+    from peersim.experiments import all_experiments
+
+    return next((e for e in all_experiments().values() if e.schema.__name__ == schema_name), None)
+
+
 def _resolve_type(hint: Any) -> Any:
     import peersim.params as p
 
@@ -133,6 +140,10 @@ def explain(exc: BaseException) -> str:
             parent = key.rsplit(".", 1)[0] if "." in key else ""
             fields = _schema_fields(parent) or []
             where = parent or "the top level"
+            own = _experiment_named(m.group(2)) if parent == "experiment" and m.lastindex == 2 else None
+            if own is not None:  # the chosen experiment's own options, not every experiment's
+                fields = [f.name for f in dataclasses.fields(own.schema)]
+                where = f"experiment (+experiment={own.name})"
             close = difflib.get_close_matches(key.rsplit(".", 1)[-1], fields, n=1)
             guess = f" (did you mean '{close[0]}'?)" if close else ""
             hint = f"; allowed keys in {where}: {', '.join(fields)}" if fields else ""

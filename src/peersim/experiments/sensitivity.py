@@ -120,6 +120,7 @@ class _SensitivityCommon:
     bootstrap_resamples: int = field(default=1000, metadata=between(10, 1_000_000))
     conf_level: float = field(default=0.95, metadata=between(0.5, 0.999))
     n_jobs: int = field(default=0, metadata=between(0, 4096))
+    progress: bool = True
 
     def validate(self) -> None:
         if not self.outputs:
@@ -961,7 +962,7 @@ def _run(params: PeersimConfig, outdir: Path, method: str) -> SensitivityResult:
     fn = ModelEvaluation(base, relative)
     seeds = [base.seed + r for r in range(settings.replications_per_point)]
     common = dict(seeds=seeds, sample_seed=settings.sample_seed, resamples=settings.bootstrap_resamples,
-                  conf_level=settings.conf_level, n_jobs=settings.n_jobs or None)
+                  conf_level=settings.conf_level, n_jobs=settings.n_jobs or None, progress=settings.progress)
     if method == "sobol":
         result = sobol(problem, fn, settings.outputs, base_samples=settings.base_samples,
                        second_order=settings.second_order, **common)
