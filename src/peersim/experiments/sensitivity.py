@@ -59,7 +59,7 @@ Cost
     ``base_samples`` and D parameters, N (2 D + 2) with ``second_order``; times R runs each.
     Morris: r (D + 1) points for r = ``trajectories``, times R. One 5-year run of the default
     scenario costs 0.13-0.19 CPU-seconds, so the defaults (N = 32, r = 20, R = 2, D = 44 today)
-    take 2,944 runs (measured: 3.6 minutes on 2 cores) and 1,800 runs (2.2 minutes). The
+    take 2,944 runs (measured: 3.1 minutes on 2 cores) and 1,800 runs (1.9 minutes). The
     confidence intervals narrow about as 1/sqrt(N) (or 1/sqrt(r)): four times the base samples
     halves them at four times the cost. With many parameters, screen with Morris and run Sobol'
     on the few that matter (``experiment.parameters=[...]``), where N = 256 is affordable.
