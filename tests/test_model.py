@@ -146,7 +146,7 @@ def test_every_citizen_and_volunteer_is_accounted_for_every_week(make_params, ca
         started = c[S.IN_COURSE] + c[S.COMPANIONSHIP] + c[S.DONE] + c[S.DROPPED_OUT]
         assert started == cum(model, "new_citizens_started"), f"week {week}: started citizens do not add up"
         assert c[S.WAITING] == stock(model, "n_waiting") and c[S.IN_COURSE] == stock(model, "n_in_course")
-        waiting_by_m = np.bincount(reg.municipality[:n][states == S.WAITING], minlength=reg.waiting_n.size)
+        waiting_by_m = np.bincount(reg.municipality[:n][states == S.WAITING], minlength=len(reg.waiting_n))
         assert np.array_equal(waiting_by_m, reg.waiting_n), f"week {week}: cached waiting-list lengths drifted"
 
         vn = vols.n

@@ -247,7 +247,7 @@ def test_counts_kept_by_state_changes_match_a_recount_every_week(make_params, ca
         model.step()
         reg, week = model.citizens, model.week
         st = reg.state[: reg.n]
-        waiting = np.bincount(reg.municipality[: reg.n][st == CitizenState.WAITING], minlength=reg.waiting_n.size)
+        waiting = np.bincount(reg.municipality[: reg.n][st == CitizenState.WAITING], minlength=len(reg.waiting_n))
         np.testing.assert_array_equal(reg.waiting_n, waiting)
         assert reg.waiting_total == waiting.sum()
         assert reg.in_course_n == np.count_nonzero(st == CitizenState.IN_COURSE)

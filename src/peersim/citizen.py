@@ -88,6 +88,9 @@ class CitizenState(IntEnum):
 # states in which a randomised citizen's trial measurement waits (they may still start a course)
 MEASURE_LATER = np.zeros(len(CitizenState), dtype=bool)
 MEASURE_LATER[[CitizenState.WAITING, CitizenState.IN_COURSE]] = True
+_WAITING, _IN_COURSE, _COMPANIONSHIP = int(CitizenState.WAITING), int(CitizenState.IN_COURSE), int(CitizenState.COMPANIONSHIP)
+_NONE = np.empty(0, dtype=np.int64)  # no rows (read-only)
+_NONE.flags.writeable = False
 NOT_RANDOMISED = NO_WEEK  # ``arm`` of a citizen outside a trial (else PEER or SAU, peersim.trial)
 FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet ended, no patience limit)
 UNSCHEDULED = FOREVER  # ``ti_measure`` of a control whose site has not started a course since
@@ -139,7 +142,7 @@ class CitizenRegistry(ColumnStore):
         self.rp, self.cp, self.kp = recovery, course, companionship
         self.seed = seed            # for the per-citizen recovery sequences
         self.giveup_hazard = giveup_hazard
-        self.waiting_n = np.zeros(n_municipalities, dtype=np.int64)  # waiting list lengths
+        self.waiting_n = [0] * n_municipalities  # waiting list lengths (a list: read and changed every week)
         self.waiting_total = 0                                       # their sum
         self.n = 0          # citizens so far
         self.lo = 0         # rows below lo are no longer followed (the active window is [lo, n))
@@ -213,7 +216,8 @@ class CitizenRegistry(ColumnStore):
         """``k`` citizens referred in ``municipality``: they become rows, and those whose
         ``u_decline`` trait is below ``decline_share`` decline at once. Returns (rows, declined)."""
         rows = self.add(k, municipality, week)
-        declined = rows[self.u_decline[rows] < decline_share]
+        first = int(rows[0]) if k else 0
+        declined = (self.u_decline[first: first + k] < decline_share).nonzero()[0] + first
         if declined.size:
             self.leave(declined, CitizenState.DECLINED, week)
         return rows, int(declined.size)
@@ -225,7 +229,9 @@ class CitizenRegistry(ColumnStore):
     def waiting(self, municipality: int) -> np.ndarray:
         """Rows on a municipality's waiting list, longest-waiting first."""
         w = self.window()
-        mask = (self.state[w] == CitizenState.WAITING) & (self.municipality[w] == municipality)
+        mask = self.state[w] == _WAITING
+        if len(self.waiting_n) > 1:
+            mask &= self.municipality[w] == municipality
         return mask.nonzero()[0] + self.lo
 
     def count_state(self, state: CitizenState) -> int:
@@ -240,10 +246,12 @@ class CitizenRegistry(ColumnStore):
     def _unwait(self, rows: np.ndarray) -> None:
         if rows.size:
             self.waiting_total -= rows.size
-            if self.waiting_n.size == 1:
-                self.waiting_n[0] -= rows.size
+            wn = self.waiting_n
+            if len(wn) == 1:
+                wn[0] -= rows.size
             else:
-                self.waiting_n -= np.bincount(self.municipality[rows], minlength=self.waiting_n.size)
+                for m in self.municipality[rows].tolist():
+                    wn[m] -= 1
 
     def leave(self, rows: np.ndarray, state: CitizenState, week: int) -> None:
         """Declined or gave up while waiting: out of the programme, no longer followed from this
@@ -352,9 +360,9 @@ class CitizenRegistry(ColumnStore):
         """This week's dropouts (before the session): they leave their course; return them."""
         due = self._dropouts.pop(week, None)
         if not due:
-            return np.empty(0, dtype=np.int64)
+            return _NONE
         gone = np.array(due, dtype=np.int64)
-        gone = gone[self.state[gone] == CitizenState.IN_COURSE]
+        gone = gone[self.state[gone] == _IN_COURSE]
         self.in_course_n -= gone.size
         self.sessions[gone] = np.bitwise_count(self.attended[gone])  # none from this week on
         self.state[gone] = CitizenState.DROPPED_OUT
@@ -365,13 +373,13 @@ class CitizenRegistry(ColumnStore):
 
     def stop_course(self, rows: np.ndarray, week: int) -> None:
         """A course stops after this week's session: its participants attend no later ones."""
-        rows = rows[self.state[rows] == CitizenState.IN_COURSE]
+        rows = rows[self.state[rows] == _IN_COURSE]
         held = PREFIX[min(week - int(self.ti_start[rows[0]]) + 1, 64)] if rows.size else 0
         self.attended[rows] &= held
 
     def end_course(self, rows: np.ndarray, week: int) -> int:
         """The last session was held (or the course stopped): its participants leave it."""
-        rows = rows[self.state[rows] == CitizenState.IN_COURSE]
+        rows = rows[self.state[rows] == _IN_COURSE]
         self.in_course_n -= rows.size
         min_sessions = self.cp.completion_min_share * self.cp.sessions
         self.sessions[rows] = np.bitwise_count(self.attended[rows])
@@ -390,7 +398,7 @@ class CitizenRegistry(ColumnStore):
         if not due:
             return 0
         rows = np.array(due, dtype=np.int64)
-        rows = rows[self.state[rows] == CitizenState.WAITING]
+        rows = rows[self.state[rows] == _WAITING]
         if rows.size:
             self.leave(rows, CitizenState.GAVE_UP, week)
         return int(rows.size)
@@ -403,7 +411,7 @@ class CitizenRegistry(ColumnStore):
         if ends:
             rows = np.concatenate(ends)
             self.comp_n -= rows.size
-            rows = rows[self.state[rows] == CitizenState.COMPANIONSHIP]
+            rows = rows[self.state[rows] == _COMPANIONSHIP]
             self.state[rows] = CitizenState.DONE
         lo, n = self.lo, self.n
         if lo < n and self.follow_last[lo] <= week:

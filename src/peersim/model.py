@@ -141,6 +141,7 @@ class PeersimModel(mesa.Model):
         self.courses: list[Course] = []
         self.running: list[Course] = []
         self.recorder = Recorder(self.weeks)
+        self.tally = self.recorder.tally  # flows are tallied many times a week: no extra call
         self.pending_joiners: dict[int, list[tuple[int, int]]] = defaultdict(list)
         col = self.recorder.col
         self._stock_cols = np.array(
@@ -172,16 +173,20 @@ class PeersimModel(mesa.Model):
 
     # -- queries used by the agents ---------------------------------------------------------
     def waiting_count(self, municipality: int) -> int:
-        return int(self.citizens.waiting_n[municipality])
+        return self.citizens.waiting_n[municipality]
 
     def companionship_open(self, municipality: int, week: int) -> bool:
         return self.citizens.companionship_open(municipality, week)
 
     def tally(self, name: str, value: float) -> None:
+        """Add to this week's flow ``name`` (the instance uses the recorder's own method)."""
         self.recorder.tally(name, value)
 
     # -- the week ---------------------------------------------------------------------------
     def step(self) -> None:
+        if self.week >= self.weeks:
+            raise RuntimeError(f"the run's horizon is {self.weeks} weeks (years={self.p.years}); "
+                               "it cannot step past it")
         self.week += 1
         week = self.week
         s = self.streams
@@ -236,8 +241,10 @@ class PeersimModel(mesa.Model):
                 trial.not_enrolled += staff + self_ref
 
     def run(self) -> None:
-        for _ in range(self.weeks - self.week):
-            self.step()
+        """Step to the end of the horizon (through Mesa's scheduler: ``model.steps`` and
+        ``model.time`` count the weeks)."""
+        if self.weeks > self.week:
+            self.run_for(self.weeks - self.week)
 
     def timeseries(self):
         """The weekly table (:class:`peersim.reporting.Recorder`) up to now, with the citizens'

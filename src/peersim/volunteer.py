@@ -59,6 +59,10 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 
 
 ON_DUTY_TABLE = state_table(*ON_DUTY)
+_LEADING, _AVAILABLE, _RESTING, _BURNED_OUT = (int(VolunteerState.LEADING), int(VolunteerState.AVAILABLE),
+                                               int(VolunteerState.RESTING), int(VolunteerState.BURNED_OUT))
+_NONE = np.empty(0, dtype=np.int64)
+_NONE.flags.writeable = False
 
 
 class _HazardDraws:
@@ -176,12 +180,12 @@ class VolunteerRegistry(ColumnStore):
     def on_duty(self) -> np.ndarray:
         """Rows available, leading or resting."""
         if self._duty is None:
-            self._duty = np.flatnonzero(ON_DUTY_TABLE[self.state[: self.n]])
+            self._duty = ON_DUTY_TABLE[self.state[: self.n]].nonzero()[0]
         return self._duty
 
     def leading(self) -> np.ndarray:
         if self._leading is None:
-            self._leading = np.flatnonzero(self.state[: self.n] == VolunteerState.LEADING)
+            self._leading = (self.state[: self.n] == _LEADING).nonzero()[0]
         return self._leading
 
     def counts(self) -> list[list[int]]:
@@ -200,6 +204,8 @@ class VolunteerRegistry(ColumnStore):
 
     def count_in(self, coordinator: int, *states: VolunteerState) -> int:
         row = self.counts()[coordinator]
+        if len(states) == 1:
+            return row[states[0]]
         return sum(row[s] for s in states)
 
     def rows_in(self, coordinator: int, *states: VolunteerState) -> np.ndarray:
@@ -207,24 +213,20 @@ class VolunteerRegistry(ColumnStore):
         mask = state_table(*states)[self.state[:n]]
         if self.n_coordinators > 1:
             mask &= self.coordinator[:n] == coordinator
-        return np.flatnonzero(mask)
+        return mask.nonzero()[0]
 
     def count(self, state: VolunteerState) -> int:
         return self.totals()[state]
 
-    def pick_leaders(self, coordinator: int, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
+    def pick_leaders(self, coordinator: int, k: int) -> np.ndarray:
         """The ``k`` least strained available volunteers (ties: the more experienced)."""
-        if self.count_in(coordinator, VolunteerState.AVAILABLE) < k:
-            return np.empty(0, dtype=np.int64)
+        if self.counts()[coordinator][_AVAILABLE] < k:
+            return _NONE
         n = self.n
-        free = self.state[:n] == VolunteerState.AVAILABLE
+        free = self.state[:n] == _AVAILABLE
         if self.n_coordinators > 1:
             free &= self.coordinator[:n] == coordinator
         rows = free.nonzero()[0]
-        if exclude is not None and exclude.size:
-            rows = rows[~np.isin(rows, exclude)]
-        if rows.size < k:
-            return rows[:0]
         if rows.size <= 64:  # the usual few: a plain sort
             keyed = sorted(zip(self.strain[rows].tolist(), (-self.courses_led[rows]).tolist(), rows.tolist(),
                                strict=True))
@@ -247,7 +249,7 @@ class VolunteerRegistry(ColumnStore):
             self.lead_strain[me] = vp.strain_per_course_week * (1.0 - vp.coleader_buffer * exp)
 
     def finish_leading(self, rows: np.ndarray, week: int) -> None:
-        rows = rows[self.state[rows] == VolunteerState.LEADING]
+        rows = rows[self.state[rows] == _LEADING]
         self.set_state(rows, VolunteerState.RESTING)
         self.courses_led[rows] += 1
         self.course[rows] = NO_WEEK
@@ -277,7 +279,7 @@ class VolunteerRegistry(ColumnStore):
         n = self.n
         self.week = week
         s = self.strain[:n]
-        empty = np.empty(0, dtype=np.int64)
+        empty = _NONE
         # strain: leaders build it up (buffered by supervision and an experienced co-leader),
         # everyone else recovers a share of it
         lead = self.leading()
@@ -303,10 +305,10 @@ class VolunteerRegistry(ColumnStore):
             burn_at, exit_at = self._hazard_draws.take(duty.size, rng)
             b = sd > burn_at
             x = sd > exit_at
-            if b.any():
+            if np.count_nonzero(b):
                 burned = duty[b]
                 x &= ~b
-            if x.any():
+            if np.count_nonzero(x):
                 left = duty[x]
         if burned.size:
             self.set_state(burned, VolunteerState.BURNED_OUT)
@@ -331,7 +333,7 @@ class VolunteerRegistry(ColumnStore):
         ends = self._pause_ends.pop(week, None)
         if ends:
             ends = np.concatenate(ends)
-            ends = ends[self.state[ends] == VolunteerState.BURNED_OUT]
+            ends = ends[self.state[ends] == _BURNED_OUT]
             quit_ = ends[self.leave_after[ends]]
             back = ends[~self.leave_after[ends]]
             self.set_state(quit_, VolunteerState.LEFT)
@@ -342,7 +344,7 @@ class VolunteerRegistry(ColumnStore):
         # rests that end this week
         for w in [w for w in self._rest_ends if w <= week] if self._rest_ends else ():
             rested = np.concatenate(self._rest_ends.pop(w))
-            rested = rested[(self.state[rested] == VolunteerState.RESTING) & (self.rest_until[rested] <= week)]
+            rested = rested[(self.state[rested] == _RESTING) & (self.rest_until[rested] <= week)]
             self.set_state(rested, VolunteerState.AVAILABLE)
         return {"burned": burned, "left": np.concatenate([left, quit_]) if quit_.size else left,
                 "returned": back}
