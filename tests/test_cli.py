@@ -68,6 +68,7 @@ def cli(tmp_path_factory) -> CliRuns:
         **BAD_SWEEPS,
         **{name: args for name, (args, _) in BAD_LONG_SWEEPS.items()},
         "experiment": EXPERIMENT,
+        "print_hydra_config": ["--cfg", "hydra", "--resolve"],
     }
     launcher = CliRuns(root, commands)
     launcher.start("default", "redirected", "multirun", *BAD, *BAD_LONG_SWEEPS, "experiment")  # side by side
@@ -128,6 +129,14 @@ def test_hydra_run_dir_redirects_outputs_and_the_cli_matches_the_python_api(cli)
     from_cli = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     from_api = run(["seed=3", "years=1", "scenario=partnership", "output.charts=false"]).summary
     assert from_cli == from_api, "the command line and the Python API disagree on the same config"
+
+
+def test_the_hydra_config_prints_resolved(cli):
+    """``--cfg hydra --resolve`` shows Hydra's own settings without the job's, so the run folder's
+    name cannot be filled in: it shows placeholders instead of failing."""
+    r = cli["print_hydra_config"]
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert re.search(r"dir: outputs/\S+_scenario_municipality_seedX", r.stdout), r.stdout[:2000]
 
 
 @pytest.mark.parametrize("case", list(BAD))
