@@ -349,10 +349,11 @@ class CitizenRegistry(ColumnStore):
         self.sessions[rows] = 0  # attended so far (brought up to date by end_course and evaluate)
         empty_after = S + 1
         dropping = drop_at < S
-        if dropping.any():
+        n_dropping = np.count_nonzero(dropping)
+        if n_dropping:
             for r, j in zip(rows[dropping].tolist(), drop_at[dropping].tolist(), strict=True):
                 self._dropouts.setdefault(week + j, []).append(r)
-            if dropping.all():
+            if n_dropping == rows.size:
                 empty_after = int(drop_at.max()) + 1
         return attend.sum(axis=0).tolist(), empty_after
 

@@ -300,7 +300,7 @@ class PeersimModel(mesa.Model):
         attendance, empty_after = reg.start_course(joined, course_id, fidelity, week, self.streams["companionship"],
                                                    self.streams["attendance"])
         course = Course(course_id, m.index, coordinator.index, week, p.course.sessions, fidelity,
-                        leaders.copy(), joined.copy(), history=list(map(int, leaders)),
+                        leaders, joined, history=leaders.tolist(),
                         attendance=attendance, empty_after=empty_after)
         if self.trial is not None:  # the course's end is the trial's measurement time in this site
             end = week + p.course.sessions - 1
