@@ -7,6 +7,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,27 @@ def test_tables_open_from_parquet_and_csv_with_the_same_rows(default_run, out_di
     ts = pd.read_csv(out_dir / "timeseries.csv")
     pd.testing.assert_series_equal(ts["cum_citizens_started"], default_run.timeseries["cum_citizens_started"])
     assert _leftovers(out_dir) == [], "temporary files left behind"
+
+
+def test_danish_csv_files_use_semicolons_decimal_commas_and_a_bom_and_read_back_the_same(make_params, out_dir):
+    from peersim.tables import read_csv
+
+    p = make_params("years=1", "output.csv_locale=da", seed=1)
+    result = run(p)
+    result.write(out_dir, charts=False)
+    for name in (*TABLES, "cashflow"):
+        raw = (out_dir / f"{name}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf"), f"{name}.csv has no UTF-8 byte-order mark (Danish Excel garbles æøå)"
+        header = raw[3:].split(b"\n", 1)[0].decode()
+        assert ";" in header and "," not in header, f"{name}.csv header is not semicolon-separated: {header[:80]}"
+        back = read_csv(out_dir / f"{name}.csv", "da")
+        parquet = pd.read_parquet(out_dir / f"{name}.parquet")
+        assert list(back.columns) == list(parquet.columns) and len(back) == len(parquet), name
+        for col in parquet.select_dtypes("float").columns:
+            assert back[col].dtype.kind == "f", f"{name}.{col} did not read back as numbers"
+            pd.testing.assert_series_equal(back[col], parquet[col], check_exact=False, obj=f"{name}.{col}")
+    floats = (out_dir / "citizens.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert re.search(r";\d+,\d+;", floats), f"no decimal comma in a citizens row: {floats[:120]}"
 
 
 def test_summary_json_is_the_result_summary_in_strict_json(default_run, out_dir):

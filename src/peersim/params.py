@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from peersim.economics.params import EconomicsParams
+from peersim.tables import CSV_LOCALES
 
 
 class ConfigError(ValueError):
@@ -166,6 +167,7 @@ class OutputParams:
     charts: bool
     parquet: bool
     csv: bool
+    csv_locale: str = field(default="en", metadata=one_of(*CSV_LOCALES))
 
 
 @dataclass

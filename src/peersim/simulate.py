@@ -27,6 +27,7 @@ from peersim.economics import evaluate
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig
 from peersim.reporting import summarize
+from peersim.tables import write_csv
 
 
 @dataclass
@@ -52,7 +53,7 @@ class RunResult:
             if o.parquet:
                 _atomic(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
             if o.csv or not o.parquet:
-                _atomic(out / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
+                _atomic(out / f"{name}.csv", lambda p, df=df: write_csv(df, p, o.csv_locale))
         if o.charts if charts is None else charts:
             from peersim.charts import save_run_charts
 

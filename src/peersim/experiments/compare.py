@@ -54,6 +54,7 @@ import pandas as pd
 
 from peersim.experiments import Experiment, compose_variant
 from peersim.params import ConfigError, PeersimConfig, between
+from peersim.tables import write_csv
 
 NAME = "compare_implementations"
 ARMS = ("local_coordinator", "partnership", "shared_coordinator")
@@ -361,7 +362,7 @@ def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
     (outdir / "comparison_summary.json").unlink(missing_ok=True)
     for name, frame in (("comparison", comparison), ("differences", differences), ("replications", reps)):
         frame.to_parquet(outdir / f"{name}.parquet", index=False)
-        frame.to_csv(outdir / f"{name}.csv", index=False)
+        write_csv(frame, outdir / f"{name}.csv", params.output.csv_locale)
     summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
                        neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall)
     from peersim.experiments.compare_charts import report_markdown

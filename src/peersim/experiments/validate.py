@@ -45,6 +45,7 @@ from peersim.experiments.targets import (
     target_stats,
 )
 from peersim.params import ConfigError, PeersimConfig
+from peersim.tables import write_csv
 
 
 @dataclass
@@ -262,7 +263,7 @@ def run_validate(params: PeersimConfig, overrides: list[str], outdir: Path) -> p
     reps = pd.DataFrame(long_rows, columns=["target", "replication", "seed", "value"])
     for name, df in (("validation", table), ("validation_replications", reps)):
         _atomic(outdir / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-        _atomic(outdir / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
+        _atomic(outdir / f"{name}.csv", lambda p, df=df: write_csv(df, p, params.output.csv_locale))
     md = _markdown(table, charts, overrides=overrides, replications=cfg.replications, seeds=seeds, seconds=seconds)
     _atomic(outdir / "validation.md", lambda p: p.write_text(md, encoding="utf-8"))
     for _, r in table.iterrows():
