@@ -276,9 +276,8 @@ RUN_DIR = r"outputs/\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}_"
 @pytest.mark.parametrize(("overrides", "name"), [
     ([], "local_coordinator_fredericia_seed0"),
     (["scenario=partnership", "municipality=kolding", "seed=7"], "partnership_kolding_seed7"),
-    (["+experiment=validate"], "validate"),
-    # the targets choose the municipalities, not the command line; not experiment.name (the fit's name)
-    (["+experiment=calibrate", "municipality=copenhagen"], "calibrate"),
+    (["+experiment=validate"], "validate_fredericia"),
+    (["+experiment=calibrate"], "calibrate_fredericia"),  # not experiment.name, the fit's name
     (["+experiment=compare_implementations", "municipality=copenhagen", "seed=3"],
      "compare_implementations_copenhagen"),
 ])

@@ -29,20 +29,11 @@ SCHEMA_NAME = "peersim_schema"
 RUN_NAME_RESOLVER = "peersim_run_name"
 
 
-# experiments whose runs are set by their targets (conf/experiment/_targets.yaml: each names its own
-# scenario and municipality), not by the command line's municipality
-TARGET_EXPERIMENTS = frozenset({"validate", "calibrate"})
-
-
 def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> str:
     """The name of a run's folder (``hydra.run.dir`` in conf/config.yaml, after the time):
     ``<scenario>_<municipality>_seed<seed>`` for one simulation, ``<experiment>_<municipality>``
-    for ``+experiment=<experiment>`` (many runs, over scenarios and seeds), and plain
-    ``<experiment>`` for validation and calibration (their targets choose the municipalities).
-    ``experiment`` is the option selected in the ``experiment`` group
-    (``hydra.runtime.choices.experiment``), or None."""
-    if experiment in TARGET_EXPERIMENTS:
-        return str(experiment)
+    for ``+experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
+    option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None."""
     if experiment not in (None, ""):
         return f"{experiment}_{municipality}"
     return f"{scenario}_{municipality}_seed{seed}"
