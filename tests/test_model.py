@@ -649,3 +649,16 @@ def test_volunteer_states_on_duty_match_the_summary(default_run):
     on_duty = {s.name.lower() for s in ON_DUTY}
     assert default_run.summary["volunteers_active_end"] == int(v["state"].isin(on_duty).sum())
     assert default_run.summary["volunteers_active_end"] == int(default_run.timeseries["n_volunteers_active"].iloc[-1])
+
+
+def test_stepping_past_the_horizon_is_refused_and_leaves_the_clock_alone(make_params):
+    """``model.step()`` after the last week raises (every time) before Mesa moves its clock;
+    ``model.steps`` and ``model.time`` keep counting the weeks run."""
+    model = PeersimModel(make_params("years=1", seed=1))
+    model.step()
+    model.run()  # the rest of the horizon, after a manual step
+    assert (model.week, model.steps, model.time) == (52, 52, 52)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="horizon is 52 weeks"):
+            model.step()
+    assert (model.week, model.steps, model.time) == (52, 52, 52)

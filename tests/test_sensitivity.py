@@ -314,6 +314,20 @@ def test_reanalyse_redoes_the_analysis_from_the_folder(tiny_sobol, tmp_path):
     assert json.loads((copy_dir / "sensitivity.json").read_text())["conf_level"] == 0.5
 
 
+def test_reanalyse_reads_danish_csv_samples(tiny_sobol, tmp_path):
+    """A folder written with ``output.csv_locale=da`` and no Parquet is reanalysed from its
+    semicolon-separated samples and keeps writing them that way."""
+    from peersim.experiments.sensitivity import reanalyse
+
+    _, res = tiny_sobol
+    write_result(res, tmp_path, parquet=False, csv=True, charts=False, csv_locale="da")
+    assert (tmp_path / "samples.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    again = reanalyse(tmp_path, charts=False)
+    assert again.indices["ST"].to_numpy() == pytest.approx(res.indices["ST"].to_numpy(), nan_ok=True)
+    header = (tmp_path / "sobol_indices.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert ";" in header and "," not in header
+
+
 def test_bootstrap_intervals_are_reproducible_with_sample_seed_0():
     """The confidence intervals do not depend on numpy's global random state."""
     problem = Problem.uniform({"x1": (-math.pi, math.pi), "x2": (-math.pi, math.pi), "x3": (-math.pi, math.pi)})

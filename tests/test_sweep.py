@@ -218,6 +218,20 @@ def test_gather_types_columns_and_marks_every_status(tmp_path):
     assert back["status"].tolist() == df["status"].tolist()
 
 
+def test_the_sweep_table_follows_the_sweeps_csv_locale(tmp_path):
+    """A sweep with ``output.csv_locale=da`` (in its multirun.yaml) gathers into a Danish CSV."""
+    from peersim.tables import read_csv
+
+    _fake_job(tmp_path, "seed=0", 0, ["seed=0"], {"citizens_started": 7, "x": 1.5})
+    assert sweep.csv_locale_of(tmp_path) == "en"  # no multirun.yaml: pandas' defaults
+    (tmp_path / "multirun.yaml").write_text("output:\n  csv_locale: da\n", encoding="utf-8")
+    assert sweep.csv_locale_of(tmp_path) == "da"
+    csv_path = sweep.write_table(tmp_path, sweep.gather(tmp_path))[0]
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw.split(b"\n")[0] and b"1,5" in raw
+    assert read_csv(csv_path, "da")["x"].tolist() == [1.5]
+
+
 def test_finish_reports_failures_and_writes_the_table(tmp_path, capsys):
     _fake_job(tmp_path, "seed=0", 0, ["seed=0"], {"citizens_started": 7})
     _fake_job(tmp_path, "seed=1", 1, ["seed=1"], None, error="RuntimeError: no")

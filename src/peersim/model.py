@@ -127,6 +127,7 @@ class TrialRecruitment:
 class PeersimModel(mesa.Model):
     def __init__(self, params: PeersimConfig, *, make_agents: bool = True) -> None:
         super().__init__(rng=params.seed)
+        self._mesa_step, self.step = self.step, self._mesa_step_within_horizon
         self.p = params
         self.weeks = params.weeks
         self.week = 0
@@ -183,10 +184,15 @@ class PeersimModel(mesa.Model):
         self.recorder.tally(name, value)
 
     # -- the week ---------------------------------------------------------------------------
-    def step(self) -> None:
+    def _mesa_step_within_horizon(self) -> None:
+        """``model.step()``: Mesa's step (time, events, this class's :meth:`step`), refused
+        before Mesa moves its clock when the horizon has been reached."""
         if self.week >= self.weeks:
             raise RuntimeError(f"the run's horizon is {self.weeks} weeks (years={self.p.years}); "
                                "it cannot step past it")
+        self._mesa_step()
+
+    def step(self) -> None:
         self.week += 1
         week = self.week
         s = self.streams

@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from peersim.tables import CSV_LOCALES, write_csv
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -402,10 +404,22 @@ def gather(sweep_dir: str | os.PathLike, *,
     return df
 
 
-def write_table(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
-    """``sweep_summary.csv`` and ``.parquet`` at the sweep's root (each replaced atomically)."""
+def csv_locale_of(sweep_dir: Path) -> str:
+    """The sweep's ``output.csv_locale`` (from its ``multirun.yaml``; ``en`` if that is not known)."""
+    path = sweep_dir / "multirun.yaml"
+    try:
+        locale = _yaml(path)["output"]["csv_locale"] if path.is_file() else "en"
+    except (KeyError, TypeError, OSError, ValueError):
+        return "en"
+    return locale if locale in CSV_LOCALES else "en"
+
+
+def write_table(sweep_dir: Path, df: pd.DataFrame, csv_locale: str | None = None) -> list[Path]:
+    """``sweep_summary.csv`` and ``.parquet`` at the sweep's root (each replaced atomically); the
+    CSV in the sweep's ``output.csv_locale`` unless ``csv_locale`` is given."""
     paths = []
-    for ext, write in (("csv", lambda p: df.to_csv(p, index=False)),
+    locale = csv_locale or csv_locale_of(sweep_dir)
+    for ext, write in (("csv", lambda p: write_csv(df, p, locale)),
                        ("parquet", lambda p: df.to_parquet(p, index=False))):
         path = sweep_dir / f"{TABLE}.{ext}"
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=sweep_dir)

@@ -10,9 +10,10 @@ run writes; Parquet files do not depend on it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is read (the config and sweep code import this module)
+    import pandas as pd
 
 CSV_LOCALES: dict[str, dict[str, str]] = {
     "en": {"sep": ",", "decimal": ".", "encoding": "utf-8"},       # pandas' defaults
@@ -34,5 +35,8 @@ def write_csv(df: pd.DataFrame, path: str | Path, locale: str = "en") -> None:
 
 
 def read_csv(path: str | Path, locale: str = "en", **kwargs: Any) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv` for ``locale``."""
-    return pd.read_csv(path, **csv_options(locale), **kwargs)
+    """Read a CSV written by :func:`write_csv` for ``locale`` (``kwargs`` go to ``pandas.read_csv``
+    and win over the locale's settings)."""
+    import pandas as pd
+
+    return pd.read_csv(path, **{**csv_options(locale), **kwargs})

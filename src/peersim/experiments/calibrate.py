@@ -79,6 +79,7 @@ from peersim.experiments.targets import (
     target_stats,
 )
 from peersim.params import ConfigError, PeersimConfig
+from peersim.tables import write_csv
 
 METHODS = ("nelder-mead", "powell")
 # objective of a point at which a target could not be measured (e.g. no citizen started)
@@ -595,7 +596,7 @@ def run_calibrate(params: PeersimConfig, overrides: list[str], outdir: Path) -> 
         for e in obj.history])
     for name, df in (("fit_report", report), ("fit_parameters", ptable), ("fit_evaluations", evals)):
         _atomic(outdir / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-        _atomic(outdir / f"{name}.csv", lambda p, df=df: df.to_csv(p, index=False))
+        _atomic(outdir / f"{name}.csv", lambda p, df=df: write_csv(df, p, params.output.csv_locale))
     if cfg.charts:
         plot_trace(obj, parameters, outdir / "chart_calibration.png")
     md = _markdown(report, ptable, cfg=cfg, seeds=seeds, start=start, best=best, fresh=fresh, message=message,

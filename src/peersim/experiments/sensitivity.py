@@ -98,6 +98,7 @@ import pandas as pd
 
 from peersim.experiments import Experiment
 from peersim.params import ConfigError, DistParams, PeersimConfig, between
+from peersim.tables import read_csv, write_csv
 
 DEFAULT_OUTPUTS = ["net_municipal_dkk", "citizens_started", "volunteer_burnouts"]
 INFLUENTIAL = 0.05  # a total-order index below this share of variance is called negligible
@@ -586,8 +587,9 @@ def reanalyse(folder: str | Path, *, outputs: Sequence[str] | None = None, chart
     tables, charts and report. ``outputs`` may name any subset of the analysed outputs."""
     out = Path(folder)
     design = json.loads((out / "sensitivity.json").read_text(encoding="utf-8"))
+    locale = design.get("csv_locale", "en")
     samples = (pd.read_parquet(out / "samples.parquet") if (out / "samples.parquet").is_file()
-               else pd.read_csv(out / "samples.csv"))
+               else read_csv(out / "samples.csv", locale))
     problem = Problem([Parameter(p["name"], DistParams(**{k: p[k] for k in
                                                            ("dist", "lo", "hi", "mode", "mean", "sd", "relative",
                                                             "source")}))
@@ -597,21 +599,22 @@ def reanalyse(folder: str | Path, *, outputs: Sequence[str] | None = None, chart
     if unknown:
         raise ConfigError(f"outputs: {', '.join(unknown)} not in this analysis; it has {', '.join(design['outputs'])}")
     settings = {k: v for k, v in design.items()
-                if k not in ("context", "outputs", "parameters", "stats", "not_analysed")}
+                if k not in ("context", "outputs", "parameters", "stats", "not_analysed", "csv_locale")}
     settings.update(changes, parameters=len(problem.parameters))
     at_median = {s["output"]: s["at_median"] for s in design["stats"]}
     result = analyse(problem, samples, chosen, settings, at_median)
     write_result(result, out, context=design.get("context", ""),
-                 parquet=(out / "samples.parquet").is_file(), csv=(out / "samples.csv").is_file(), charts=charts)
+                 parquet=(out / "samples.parquet").is_file(), csv=(out / "samples.csv").is_file(), charts=charts,
+                 csv_locale=locale)
     return result
 
 
 # -- writing ---------------------------------------------------------------------------------
-def _write_table(df: pd.DataFrame, out: Path, name: str, parquet: bool, csv: bool) -> None:
+def _write_table(df: pd.DataFrame, out: Path, name: str, parquet: bool, csv: bool, locale: str = "en") -> None:
     if parquet:
         df.to_parquet(out / f"{name}.parquet", index=False)
     if csv or not parquet:
-        df.to_csv(out / f"{name}.csv", index=False)
+        write_csv(df, out / f"{name}.csv", locale)
 
 
 def _json_safe(value: Any) -> Any:
@@ -632,17 +635,17 @@ def chart_name(method: str, output: str) -> str:
 
 
 def write_result(result: SensitivityResult, outdir: str | Path, *, context: str = "", parquet: bool = True,
-                 csv: bool = True, charts: bool = True) -> Path:
+                 csv: bool = True, charts: bool = True, csv_locale: str = "en") -> Path:
     """Tables, the design, one chart per analysed output and ``sensitivity.md`` (written last,
     so a folder without it is an unfinished analysis)."""
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sensitivity.md").unlink(missing_ok=True)
-    _write_table(result.indices, out, f"{result.method}_indices", parquet, csv)
+    _write_table(result.indices, out, f"{result.method}_indices", parquet, csv, csv_locale)
     if result.second_order is not None:
-        _write_table(result.second_order, out, "sobol_s2", parquet, csv)
-    _write_table(result.samples, out, "samples", parquet, csv)
-    design = {**result.settings, "context": context, "outputs": result.outputs,
+        _write_table(result.second_order, out, "sobol_s2", parquet, csv, csv_locale)
+    _write_table(result.samples, out, "samples", parquet, csv, csv_locale)
+    design = {**result.settings, "context": context, "outputs": result.outputs, "csv_locale": csv_locale,
               "parameters": [{"name": p.name, "dist": p.dist.dist, "lo": p.dist.lo, "hi": p.dist.hi,
                               "mode": p.dist.mode, "mean": p.dist.mean, "sd": p.dist.sd,
                               "relative": p.dist.relative, "source": p.dist.source}
@@ -970,7 +973,8 @@ def _run(params: PeersimConfig, outdir: Path, method: str) -> SensitivityResult:
         result = morris(problem, fn, settings.outputs, trajectories=settings.trajectories,
                         levels=settings.levels, **common)
     o = params.output
-    write_result(result, outdir, context=_context(base), parquet=o.parquet, csv=o.csv, charts=o.charts)
+    write_result(result, outdir, context=_context(base), parquet=o.parquet, csv=o.csv, charts=o.charts,
+                 csv_locale=o.csv_locale)
     _print_findings(result, Path(outdir))
     return result
 
