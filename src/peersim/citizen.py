@@ -64,7 +64,7 @@ import pandas as pd
 from mesa import Agent
 
 from peersim.params import SUBGROUPS, CompanionshipParams, CourseParams, RecoveryParams
-from peersim.registry import NO_WEEK, ColumnStore
+from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
 from peersim.streams import substream
 from peersim.trial import PEER, SAU
 
@@ -89,8 +89,6 @@ class CitizenState(IntEnum):
 MEASURE_LATER = np.zeros(len(CitizenState), dtype=bool)
 MEASURE_LATER[[CitizenState.WAITING, CitizenState.IN_COURSE]] = True
 _WAITING, _IN_COURSE, _COMPANIONSHIP = int(CitizenState.WAITING), int(CitizenState.IN_COURSE), int(CitizenState.COMPANIONSHIP)
-_NONE = np.empty(0, dtype=np.int64)  # no rows (read-only)
-_NONE.flags.writeable = False
 NOT_RANDOMISED = NO_WEEK  # ``arm`` of a citizen outside a trial (else PEER or SAU, peersim.trial)
 FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet ended, no patience limit)
 UNSCHEDULED = FOREVER  # ``ti_measure`` of a control whose site has not started a course since
@@ -361,7 +359,7 @@ class CitizenRegistry(ColumnStore):
         """This week's dropouts (before the session): they leave their course; return them."""
         due = self._dropouts.pop(week, None)
         if not due:
-            return _NONE
+            return NO_ROWS
         gone = np.array(due, dtype=np.int64)
         gone = gone[self.state[gone] == _IN_COURSE]
         self.in_course_n -= gone.size

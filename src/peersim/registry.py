@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 NO_WEEK = -1  # the event has not happened
+NO_ROWS = np.empty(0, dtype=np.int64)  # an empty, read-only set of rows (returned when nothing happened)
+NO_ROWS.flags.writeable = False
 
 
 class ColumnStore:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from mesa import Agent
 
-from peersim.registry import NO_WEEK, ColumnStore
+from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
 
 from peersim.params import VolunteerParams
 
@@ -61,8 +61,6 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 ON_DUTY_TABLE = state_table(*ON_DUTY)
 _LEADING, _AVAILABLE, _RESTING, _BURNED_OUT = (int(VolunteerState.LEADING), int(VolunteerState.AVAILABLE),
                                                int(VolunteerState.RESTING), int(VolunteerState.BURNED_OUT))
-_NONE = np.empty(0, dtype=np.int64)
-_NONE.flags.writeable = False
 
 
 class _HazardDraws:
@@ -221,7 +219,7 @@ class VolunteerRegistry(ColumnStore):
     def pick_leaders(self, coordinator: int, k: int) -> np.ndarray:
         """The ``k`` least strained available volunteers (ties: the more experienced)."""
         if self.counts()[coordinator][_AVAILABLE] < k:
-            return _NONE
+            return NO_ROWS
         n = self.n
         free = self.state[:n] == _AVAILABLE
         if self.n_coordinators > 1:
@@ -279,7 +277,7 @@ class VolunteerRegistry(ColumnStore):
         n = self.n
         self.week = week
         s = self.strain[:n]
-        empty = _NONE
+        empty = NO_ROWS
         # strain: leaders build it up (buffered by supervision and an experienced co-leader),
         # everyone else recovers a share of it
         lead = self.leading()
