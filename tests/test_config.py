@@ -147,6 +147,8 @@ BAD_INPUT = [
     (["course.dropout_per_session=nan"], ["course.dropout_per_session"]),
     (["scenario.implementation=foo"], ["scenario.implementation", "partnership"]),
     (["shared_with=[atlantis]"], ["shared_with", "atlantis", "kolding"]),
+    (["volunteers=3"], ["volunteers=3", "default"]),  # a config group given a number
+    (["scenario=1.5"], ["scenario=1.5", "partnership"]),
     pytest.param(["fidelity.weight_training=0.9"], ["fidelity.weight_training"],
                  id="fidelity-weights-not-summing-to-1"),
 ]
@@ -256,3 +258,41 @@ def test_the_source_check_catches_an_unsourced_default(tmp_path):
                  "f: 0.5   # share; the trial\n      # (Poulsen et al. 2025, doi 10.1186/x)\n", encoding="utf-8")
     problems = unsourced_defaults(f)
     assert [p.split(":")[1] for p in problems] == ["1", "5"], problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Values set in Python (after load_config) are checked by run() as the command line's are
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("section", "key", "value", "must_name"), [
+    ("coordinator", "fte", -1, ["coordinator.fte", "between 0.0 and", "-1"]),
+    ("coordinator", "fte", "abc", ["coordinator.fte", "a number", "'abc'"]),
+    ("coordinator", "ftee", 2, ["coordinator.ftee", "did you mean 'fte'"]),
+    ("course", "sessions", 10.5, ["course.sessions", "whole number"]),
+    ("output", "charts", "yes", ["output.charts", "true or false"]),
+    ("recovery", "subgroup_shares", (0.25, "half", 0.25), ["recovery.subgroup_shares[1]", "'half'"]),
+], ids=lambda v: str(v) if not isinstance(v, list) else "")
+def test_run_checks_values_set_in_python(section, key, value, must_name):
+    from peersim import run
+
+    params = load_config(["years=1"])
+    setattr(getattr(params, section), key, value)
+    with pytest.raises(ConfigError) as info:
+        run(params)
+    msg = str(info.value)
+    assert "\n" not in msg.strip()
+    for word in must_name:
+        assert word in msg, f"message {msg!r} does not mention {word!r}"
+
+
+def test_values_from_numpy_are_accepted_where_they_fit():
+    import numpy as np
+
+    from peersim.params import validate
+
+    params = load_config([])
+    params.seed = np.int64(3)
+    params.coordinator.fte = np.float64(0.8)
+    params.coordinator.training_weeks = np.int64(4)
+    validate(params)

@@ -11,8 +11,15 @@ Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
+import numbers
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from peersim.economics.params import EconomicsParams
 from peersim.tables import CSV_LOCALES
@@ -316,10 +323,66 @@ def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
         raise ConfigError(f"{path} must be {rng}, got {value}")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}
+_FITS = {bool: lambda v: isinstance(v, bool | np.bool_),
+         int: lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_),
+         float: lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_),
+         str: lambda v: isinstance(v, str)}
+
+
+def _type_error(key: str, value: Any, hint: Any) -> str | None:
+    """Why ``value`` does not fit the declared type ``hint`` of ``key`` (None if it fits).
+    Values composed by Hydra always fit; this catches values set directly in Python."""
+    fits = _FITS.get(hint)
+    if fits is not None:
+        return None if fits(value) else f"{key} must be {_TYPE_WORDS[hint]}, got {value!r} ({type(value).__name__})"
+    if hint is Any:
+        return None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _type_error(key, value, next(a for a in args if a is not type(None)))
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            return f"{key} must be a list, got {value!r}"
+        return next((e for i, v in enumerate(value) if (e := _type_error(f"{key}[{i}]", v, args[0]))), None)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return f"{key} must be a mapping, got {value!r}"
+        return next((e for k, v in value.items() if (e := _type_error(f"{key}.{k}", v, args[1]))), None)
+    if dataclasses.is_dataclass(hint) and not isinstance(value, hint):
+        return f"{key} must be a {hint.__name__}, got {value!r}"
+    return None
+
+
 def _validate_tree(obj: Any, path: str) -> None:
-    for f in dataclasses.fields(obj):
+    fields = _fields(type(obj))
+    hints = _hints(type(obj))
+    stray = [k for k in vars(obj) if k not in hints]
+    if stray:  # an attribute set in Python that is not a parameter (a typo: p.coordinator.ftee = 2)
+        names = [f.name for f in fields]
+        close = difflib.get_close_matches(stray[0], names, n=1)
+        guess = f" (did you mean '{close[0]}'?)" if close else ""
+        where = path or "the top level"
+        raise ConfigError(f"unknown key '{f'{path}.' if path else ''}{stray[0]}'{guess}; allowed keys in "
+                          f"{where}: {', '.join(names)}")
+    for f in fields:
         value = getattr(obj, f.name)
         key = f"{path}.{f.name}" if path else f.name
+        error = _type_error(key, value, hints[f.name])
+        if error:
+            raise ConfigError(error)
         if dataclasses.is_dataclass(value):
             _validate_tree(value, key)
         elif isinstance(value, list):

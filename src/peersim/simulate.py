@@ -25,7 +25,7 @@ from peersim.config import as_dict, config_hash, load_config
 from peersim.course import courses_to_frame
 from peersim.economics import evaluate
 from peersim.model import PeersimModel
-from peersim.params import PeersimConfig
+from peersim.params import PeersimConfig, validate
 from peersim.reporting import summarize
 from peersim.tables import write_csv
 
@@ -105,6 +105,8 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
     loops that need only the model's figures: it costs about as much as the simulation itself."""
     if not isinstance(params, PeersimConfig):
         params = load_config(list(params))
+    else:  # values set in Python after load_config: the same checks as the command line's
+        validate(params)
     model = PeersimModel(params)
     model.run()
     muni_names = [m.name for m in model.municipality_list]
