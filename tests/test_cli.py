@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CliRuns
+from conftest import CliRuns, cli_env
 
 import peersim.config
 from peersim import ConfigError, load_config, run
@@ -31,6 +33,9 @@ BAD = {
     "typo_in_key": ["volunteers.burnout_treshold=0.6"],
     "wrong_type": ["seed=abc"],
     "negative_hours": ["coordinator.fte=-1"],
+    "group_given_a_number": ["volunteers=3"],
+    # rejected by the experiment itself, after Hydra has made the run folder: it is removed again
+    "bad_experiment_input": ["+experiment=compare_implementations", "experiment.neighbour=fredericia"],
 }
 BAD_SWEEPS = {
     "bad_second_value_in_sweep": ["-m", "course.max_participants=8,0", "years=1", "output.charts=false"],
@@ -145,7 +150,7 @@ def test_bad_input_exits_nonzero_with_one_error_line_and_no_output(cli, case):
     assert r.returncode != 0, f"{BAD[case]} was accepted"
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("peersim: error:"), f"stderr was:\n{r.stderr}"
-    key = BAD[case][0].split("=")[0]
+    key = BAD[case][-1].split("=")[0]
     assert key in lines[0], f"the error does not name {key!r}: {lines[0]}"
     assert list(r.cwd.iterdir()) == [], f"bad input created {list(r.cwd.iterdir())}"
 
@@ -299,3 +304,19 @@ def test_an_experiment_writes_into_a_folder_named_after_it(cli):
     assert re.fullmatch(r"\d{2}-\d{2}-\d{2}_compare_implementations_kolding", found[0].name), found[0].name
     assert (found[0] / "comparison_summary.json").is_file()
     assert found[0].name in r.stdout
+
+
+def test_two_runs_started_together_write_into_two_folders(tmp_path):
+    """Runs started in the same second with the same name claim separate folders (``_2``)."""
+    cmd = [sys.executable, "-m", "peersim.cli", "years=1", "output.charts=false", "output.csv=false"]
+    procs = [subprocess.Popen([*cmd, f"coordinator.fte={fte}"], cwd=tmp_path, env=cli_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for fte in (0.5, 2.0)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e[-1500:] for _, e in outs]
+    folders = sorted((tmp_path / "outputs").glob("*/*"))
+    assert len(folders) == 2, folders
+    ftes = sorted(json.loads((f / "config.json").read_text(encoding="utf-8"))["coordinator"]["fte"] for f in folders)
+    assert ftes == [0.5, 2.0]
+    for f in folders:  # each folder's Hydra record is its own run's
+        fte = json.loads((f / "config.json").read_text(encoding="utf-8"))["coordinator"]["fte"]
+        assert f"coordinator.fte={fte}" in (f / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")

@@ -265,15 +265,34 @@ def _task(cfg) -> None:
         return
     try:
         params = to_params(cfg)
-    except ConfigError as exc:
-        print(f"peersim: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    _quiet_libraries()
-    try:  # experiments check their own inputs (e.g. every drawn parameter set) before simulating
+        _quiet_libraries()
+        # experiments check their own inputs (e.g. every drawn parameter set) before simulating
         _run_one(params, out, task_overrides)
     except ConfigError as exc:
         print(f"peersim: error: {exc}", file=sys.stderr)
+        _discard_unfinished(out, f"{hydra_cfg.job.name}.log")
         sys.exit(2)
+
+
+def _discard_unfinished(out: Path, log_name: str) -> None:
+    """Remove the run folder Hydra made for a run that stopped on bad input before writing
+    anything (it holds only ``.hydra/`` and an empty log), so no folder looks like a result."""
+    import shutil
+
+    from peersim import config
+
+    try:
+        entries = {p.name for p in out.iterdir()}
+        if not entries <= {".hydra", log_name} or (log_name in entries and (out / log_name).stat().st_size):
+            return
+    except OSError:
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    for parent in config.created_run_dir_parents.get(str(out.resolve()), []):  # outputs/<date>/, outputs/
+        try:  # if made for this run and still empty
+            parent.rmdir()
+        except OSError:
+            break
 
 
 def _run_one(params, out: Path, task_overrides: list[str]) -> None:
@@ -304,6 +323,11 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
     )
 
 
+# flags with which the peersim command prints something, or sweeps, instead of one run
+_NO_RUN_FLAGS = {"-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help",
+                 "-sc", "--shell-completion", "-p", "--package"}
+
+
 def main() -> None:
     argv = sys.argv[1:]
     try:
@@ -315,8 +339,11 @@ def main() -> None:
 
     import hydra
 
-    from peersim import sweep
+    from peersim import config, sweep
     from peersim.config import conf_dir, register_schema
+
+    # a single run claims its folder (two runs started in the same second get two folders)
+    config.claim_run_dirs = not any(a in _NO_RUN_FLAGS or a.startswith(("--cfg=", "hydra.mode=")) for a in argv)
 
     register_schema()
     app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)

@@ -40,8 +40,44 @@ def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> st
     return f"{scenario}_{municipality}_seed{seed}"
 
 
+RUN_DIR_RESOLVER = "peersim_run_dir"
+_claimed_run_dirs: dict[str, str] = {}
+claim_run_dirs = False  # set by the peersim command for a single run (not for -m, --cfg, --help)
+
+
+def run_dir(path: str) -> str:
+    """The folder of a single run (``hydra.run.dir``): ``path``, or ``path_2``, ``path_3``, ...
+    when a run started in the same second with the same name already has it. The peersim command
+    claims the folder by creating it (an atomic step), so two runs started together never share
+    one; elsewhere (composing a config in Python, printing it) nothing is created."""
+    if not claim_run_dirs:
+        return path
+    if path in _claimed_run_dirs:  # Hydra resolves hydra.run.dir more than once
+        return _claimed_run_dirs[path]
+    parent = Path(path).parent
+    new = []  # the folders above it this claim creates (outputs/, outputs/<date>/)
+    while not parent.exists() and parent != parent.parent:
+        new.append(parent)
+        parent = parent.parent
+    candidate, i = path, 1
+    while True:
+        try:
+            os.makedirs(candidate)
+            break
+        except FileExistsError:
+            i += 1
+            candidate = f"{path}_{i}"
+    _claimed_run_dirs[path] = candidate
+    created_run_dir_parents[str(Path(candidate).resolve())] = [p.resolve() for p in new]
+    return candidate
+
+
+created_run_dir_parents: dict[str, list[Path]] = {}  # a claimed run folder -> the folders made for it
+
+
 # Resolved wherever Hydra resolves hydra.run.dir (the peersim command imports this module first).
 OmegaConf.register_new_resolver(RUN_NAME_RESOLVER, run_name, replace=True)
+OmegaConf.register_new_resolver(RUN_DIR_RESOLVER, run_dir, replace=True)
 
 
 def conf_dir() -> Path:
