@@ -273,3 +273,70 @@ def test_bad_experiment_input_fails_with_one_line_before_any_run(override, must_
     msg = str(err.value)
     assert must_name in msg and "\n" not in msg
     assert not any(tmp_path.iterdir()), "nothing is written before the input is valid"
+
+
+@pytest.mark.parametrize(("override", "must_name"), [
+    ("scenario=partnership", "experiment.arms=[...]"),
+    ("scenario=local_coordinator", "experiment.arms=[...]"),
+    ("shared_with=[kolding]", "experiment.neighbour"),
+])
+def test_an_override_of_what_the_arms_set_fails_with_one_line_before_any_run(override, must_name, tmp_path,
+                                                                             monkeypatch):
+    """Each arm sets its own scenario (and shared_with): a command-line value would be silently replaced."""
+    import peersim.experiments._runner as runner
+
+    monkeypatch.setattr(runner, "run_many", lambda *a, **k: pytest.fail("the arms ran"))
+    monkeypatch.setattr(runner, "run_many_timed", lambda *a, **k: pytest.fail("the arms ran"))
+    with pytest.raises(ConfigError) as err:
+        run_experiment("compare_implementations", [*FAST, override], tmp_path)
+    msg = str(err.value)
+    assert override in msg and must_name in msg and "\n" not in msg
+    assert "arm" in msg and "ignored" in msg
+    assert not any(tmp_path.iterdir()), "nothing is written before the input is valid"
+
+
+def test_the_default_scenario_is_no_override(small):
+    out, _ = small
+    assert (out / "comparison.md").is_file()
+    assert json.loads((out / "comparison_summary.json").read_text())["overrides"] == ["years=2"]
+
+
+@pytest.fixture(scope="module")
+def two_arms(tmp_path_factory):
+    """Own and shared coordinator only, with a global override (coordinator.fte=2)."""
+    out = tmp_path_factory.mktemp("compare_two")
+    run_experiment("compare_implementations",
+                   [*FAST, "experiment.replications=2", "experiment.arms=[local_coordinator,shared_coordinator]",
+                    "coordinator.fte=2"], out)
+    return out
+
+
+def test_the_report_title_names_the_arms_that_ran(small, two_arms):
+    title = (two_arms / "comparison.md").read_text().splitlines()[0]
+    assert title == "# Fredericia: own local coordinator or coordinator shared with Kolding?"
+    assert "partnership" not in title
+    title = (small[0] / "comparison.md").read_text().splitlines()[0]
+    assert title == "# Fredericia: own local coordinator, local partnership or coordinator shared with Kolding?"
+
+
+def test_report_title_for_one_two_and_three_arms():
+    from peersim.experiments.compare_charts import report_title
+
+    assert report_title("Kolding", ["Local partnership"]) == "Kolding: local partnership"
+    assert (report_title("Kolding", ["Own local coordinator", "Local partnership"])
+            == "Kolding: own local coordinator or local partnership?")
+
+
+def test_overrides_applied_to_every_arm_are_reported(two_arms):
+    md = (two_arms / "comparison.md").read_text()
+    line = next(ln for ln in md.splitlines() if ln.startswith("Applied to every arm"))
+    assert "`coordinator.fte=2`" in line and "`years=2`" in line
+    assert not any("experiment." in o for o in json.loads((two_arms / "comparison_summary.json").read_text())[
+        "overrides"])
+    reps = pd.read_parquet(two_arms / "replications.parquet")
+    assert set(reps["arm"]) == {"local_coordinator", "shared_coordinator"}
+
+
+def test_a_global_override_reaches_every_arm_including_the_partnership():
+    keys, configs, _ = configs_for("experiment.replications=1", "coordinator.fte=2")
+    assert {a: c.coordinator.fte for (a, _), c in zip(keys, configs, strict=True)} == {a: 2 for a in ARMS}

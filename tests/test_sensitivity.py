@@ -60,6 +60,19 @@ def with_inert(values: dict[str, float], seed: int) -> dict[str, float]:
     return {"y": 3 * values["x1"] + 5 * values["x2"] ** 2 + 0 * values["x3"]}
 
 
+BUSY_CPU_SECONDS = 0.01
+
+
+def busy(values: dict[str, float], seed: int) -> dict[str, float]:
+    """a + b after spending BUSY_CPU_SECONDS of CPU time (a run with a known cost)."""
+    import time
+
+    end = time.process_time() + BUSY_CPU_SECONDS
+    while time.process_time() < end:
+        pass
+    return {"y": values["a"] + values["b"]}
+
+
 # -- Sobol' on analytic functions --------------------------------------------------------------
 def test_ishigami_indices_match_the_analytic_values():
     s1_exact, st_exact = ishigami_exact()
@@ -187,6 +200,7 @@ def no_design_runs(monkeypatch):
     import peersim.experiments._runner as runner
 
     monkeypatch.setattr(runner, "run_many", lambda *a, **k: pytest.fail("the design ran"))
+    monkeypatch.setattr(runner, "run_many_timed", lambda *a, **k: pytest.fail("the design ran"))
 
 
 @pytest.mark.parametrize(("overrides", "must_name"), [
@@ -337,6 +351,39 @@ def test_bootstrap_intervals_are_reproducible_with_sample_seed_0():
         runs.append(sobol(problem, ishigami, ["y"], base_samples=64, sample_seed=0, n_jobs=1, progress=False,
                           resamples=50).indices)
     pd.testing.assert_frame_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_cpu_seconds_count_the_worker_processes(n_jobs):
+    """The cost figure is the runs' CPU time wherever they ran: pool workers are children of the
+    fork server, so the experiment's own RUSAGE_CHILDREN never saw them (2 workers reported 0.001
+    CPU-seconds per run where 1 process reported 0.047)."""
+    problem = Problem.uniform({"a": (0.0, 1.0), "b": (0.0, 1.0)})
+    res = sobol(problem, busy, ["y"], base_samples=8, seeds=[0], n_jobs=n_jobs, progress=False, resamples=10)
+    s = res.settings
+    assert s["runs"] == 8 * 4 and s["n_jobs"] == n_jobs
+    per_run = s["cpu_seconds"] / s["runs"]
+    assert BUSY_CPU_SECONDS <= per_run < 3 * BUSY_CPU_SECONDS, s
+
+
+def test_tiny_model_sobol_cpu_per_run_matches_one_run_in_this_process(tiny_sobol):
+    """With 2 workers, sensitivity.md's CPU-seconds per run is about what one run costs here."""
+    import time
+
+    out, res = tiny_sobol
+    design = json.loads((out / "sensitivity.json").read_text())
+    assert {"seconds", "cpu_seconds", "n_jobs", "runs"} <= set(design) and design["n_jobs"] == 2
+    fn = ModelEvaluation(load_config(["years=1", "seed=3"]), {})
+    values = {"volunteers.burnout_threshold": 0.7, "coordinator.fte": 1.0}
+    fn(values, 3)  # warm up
+    c0 = time.process_time()
+    for seed in (3, 4, 5):
+        fn(values, seed)
+    here = (time.process_time() - c0) / 3
+    per_run = design["cpu_seconds"] / design["runs"]
+    assert 0.4 * here < per_run < 4 * here, (per_run, here)
+    md = (out / "sensitivity.md").read_text()
+    assert f"{per_run:.3f} CPU-seconds per run" in md
 
 
 def test_same_seed_same_indices(tiny_sobol, tmp_path):

@@ -169,6 +169,32 @@ def arm_variant(arm: str, neighbour: str) -> list[str]:
     raise ConfigError(f"experiment.arms: unknown arm '{arm}'; choose from: {', '.join(ARMS)}")
 
 
+# Keys every arm sets itself (arm_variant): a command-line value for them would be silently replaced
+ARM_KEYS = ("scenario", "shared_with")
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """Refuse, with one line, a command-line override of what the arms set themselves (``scenario``,
+    ``shared_with``): every arm would silently replace it. Called before any run or file."""
+    for o in overrides:
+        key = o.lstrip("+~").split("=", 1)[0]
+        if key == "scenario":
+            raise ConfigError(
+                f"{o}: {NAME} sets the scenario of each arm itself (local_coordinator and shared_coordinator: "
+                f"scenario=local_coordinator; partnership: scenario=partnership), so it would be ignored; drop "
+                f"it and choose the arms with experiment.arms=[...] (any of {','.join(ARMS)})")
+        if key == "shared_with":
+            raise ConfigError(
+                f"{o}: {NAME} sets shared_with in each arm itself (the shared_coordinator arm shares with "
+                f"experiment.neighbour, the other arms with no one), so it would be ignored; drop it and set "
+                f"experiment.neighbour=<preset> with shared_coordinator in experiment.arms=[...]")
+
+
+def common_overrides(overrides: list[str]) -> list[str]:
+    """The command-line overrides that reach every arm (those of the keys the arms set are refused)."""
+    return [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in ARM_KEYS]
+
+
 def psa_rng(seed: int, replication: int) -> np.random.Generator:
     """The generator of replication ``replication``'s parameter draw: the same for every arm."""
     return np.random.default_rng([PSA_STREAM, seed, replication])
@@ -178,6 +204,7 @@ def build_configs(params: PeersimConfig, overrides: list[str]) -> tuple[
         list[tuple[str, int]], list[PeersimConfig], list[dict[str, float]]]:
     """Every (arm, replication) configuration, validated, in replication-major order, plus the
     PSA draw of each replication (empty dicts without PSA). Bad input stops here, before any run."""
+    check_overrides(overrides)
     exp = params.experiment
     neighbour = neighbour_of(params) if "shared_coordinator" in exp.arms else ""
     bases = {arm: compose_variant(overrides, arm_variant(arm, neighbour)) for arm in exp.arms}
@@ -346,8 +373,8 @@ def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
     t0 = time.perf_counter()
     exp: CompareImplementations = params.experiment
     arms = list(exp.arms)
+    keys, configs, draws = build_configs(params, overrides)  # every input check, before any run or file
     neighbour = neighbour_of(params) if "shared_coordinator" in arms else None
-    keys, configs, draws = build_configs(params, overrides)
     neighbour_label = _label_of(configs, neighbour)
     labels = {a: ARM_LABELS[a].format(neighbour=neighbour_label) for a in arms}
     n_jobs = default_jobs(exp.n_jobs)
@@ -364,7 +391,8 @@ def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
         frame.to_parquet(outdir / f"{name}.parquet", index=False)
         write_csv(frame, outdir / f"{name}.csv", params.output.csv_locale)
     summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
-                       neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall)
+                       neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
+                       overrides=common_overrides(overrides))
     from peersim.experiments.compare_charts import report_markdown
 
     (outdir / "comparison.md").write_text(report_markdown(summary, comparison, differences), encoding="utf-8")
@@ -414,8 +442,9 @@ def _replication_table(keys: list[tuple[str, int]], configs: list[PeersimConfig]
 
 def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.DataFrame, reps: pd.DataFrame,
              labels: dict[str, str], *, neighbour: str | None, neighbour_label: str | None, n_jobs: int,
-             wall_seconds: float) -> dict[str, Any]:
-    """The headline numbers of ``comparison_summary.json``."""
+             wall_seconds: float, overrides: list[str] | None = None) -> dict[str, Any]:
+    """The headline numbers of ``comparison_summary.json``; ``overrides`` are the command-line
+    overrides applied to every arm (recorded as ``overrides``)."""
     exp: CompareImplementations = params.experiment
     out: dict[str, Any] = {
         "experiment": NAME,
@@ -430,6 +459,7 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
         "psa": exp.psa,
         "psa_parameters": sorted(params.uncertainty.parameters) if exp.psa else [],
         "interval": "5th-95th percentile over replications (90%)",
+        "overrides": list(overrides or []),
         "n_jobs": n_jobs,
         "run_seconds": wall_seconds,
         "arms": {},

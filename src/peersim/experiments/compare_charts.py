@@ -157,13 +157,29 @@ def _cell(row: pd.Series, key: str, digits: int, money: bool) -> str:
     return f"{f(row[f'{key}_mean'])} ({f(row[f'{key}_p05'])} to {f(row[f'{key}_p95'])})"
 
 
+def report_title(where: str, labels: list[str]) -> str:
+    """``<where>: A, B or C?``: the arms that ran, by their labels (one arm: no question)."""
+    names = [label[:1].lower() + label[1:] for label in labels]
+    if len(names) == 1:
+        return f"{where}: {names[0]}"
+    return f"{where}: {', '.join(names[:-1])} or {names[-1]}?"
+
+
+def overrides_line(summary: dict[str, Any]) -> str:
+    """The command-line overrides applied to every arm (the arms differ only in their scenario)."""
+    overrides = summary.get("overrides") or []
+    if not overrides:
+        return "Applied to every arm: no command-line overrides (peersim's defaults besides each arm's scenario)."
+    return ("Applied to every arm (command-line overrides): " + ", ".join(f"`{o}`" for o in overrides) + ".")
+
+
 def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differences: pd.DataFrame) -> str:
     """``comparison.md``: a table of every arm and one paragraph of findings, all generated."""
     where = summary["municipality_label"]
     arms = {r["arm"]: r for _, r in comparison.iterrows()}
     head = "| | " + " | ".join(r["label"] for r in arms.values()) + " |"
     lines = [
-        f"# {where}: own local coordinator or local partnership?",
+        f"# {report_title(where, [r['label'] for r in arms.values()])}",
         "",
         f"Simulated with peersim over {summary['years']} years, {summary['replications']} replications per arm "
         f"(seeds {summary['seeds'][0]}-{summary['seeds'][1]}, the same seeds in every arm)"
@@ -171,6 +187,8 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
            else ", parameters at their defaults (only chance varies).")
         + " Each cell: mean (90% of replications between the two numbers). Amounts in DKK, rounded to "
           "thousands; savings in the SØM view (5-year savings per success, discounted).",
+        "",
+        overrides_line(summary),
         "",
         head,
         "|---|" + "---|" * len(arms),

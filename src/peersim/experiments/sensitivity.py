@@ -278,7 +278,15 @@ def evaluate_design(problem: Problem, u: np.ndarray, fn: Evaluate, outputs: Sequ
     One row per run, in design order and seed order within a point: point, replicate, seed,
     ``u:<name>``, the parameter values, the outputs. Every point passes ``fn.check`` (if any)
     before the first run, so a bad range stops before any simulation."""
-    from peersim.experiments._runner import run_many
+    return _evaluate_design_timed(problem, u, fn, outputs, seeds, n_jobs=n_jobs, label=label,
+                                  progress=progress)[0]
+
+
+def _evaluate_design_timed(problem: Problem, u: np.ndarray, fn: Evaluate, outputs: Sequence[str],
+                           seeds: Sequence[int], *, n_jobs: int | None = None, label: str = "sensitivity",
+                           progress: bool = True) -> tuple[pd.DataFrame, float]:
+    """:func:`evaluate_design` and the CPU-seconds of its runs (worker processes included)."""
+    from peersim.experiments._runner import run_many_timed
 
     names = problem.names
     x = problem.values(u)
@@ -288,7 +296,7 @@ def evaluate_design(problem: Problem, u: np.ndarray, fn: Evaluate, outputs: Sequ
         for values in points:
             check(values)
     items = [(values, int(s)) for values in points for s in seeds]
-    res = run_many(items, n_jobs=n_jobs, label=label, progress=progress, fn=_PointCall(fn, outputs))
+    res, cpu = run_many_timed(items, n_jobs=n_jobs, label=label, progress=progress, fn=_PointCall(fn, outputs))
     r = len(seeds)
     head = pd.DataFrame({
         "point": np.repeat(np.arange(len(points)), r),
@@ -297,7 +305,7 @@ def evaluate_design(problem: Problem, u: np.ndarray, fn: Evaluate, outputs: Sequ
     })
     ucols = pd.DataFrame(np.repeat(u, r, axis=0), columns=[f"u:{n}" for n in names])
     xcols = pd.DataFrame(np.repeat(x, r, axis=0), columns=names)
-    return pd.concat([head, ucols, xcols, res.reset_index(drop=True)[list(outputs)]], axis=1)
+    return pd.concat([head, ucols, xcols, res.reset_index(drop=True)[list(outputs)]], axis=1), cpu
 
 
 def output_matrix(samples: pd.DataFrame, output: str, replicates: int) -> np.ndarray:
@@ -457,24 +465,17 @@ def _prepare(problem: Problem, fn: Evaluate, outputs: Sequence[str], seeds: Sequ
     return probe
 
 
-def _clock() -> tuple[float, float]:
-    """Wall time and CPU time of this process and its finished worker processes (the pool's
-    workers are joined when ``run_many`` returns, so their CPU time is counted)."""
-    import resource
-
-    cpu = sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
-                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
-    return time.perf_counter(), cpu
-
-
 def _timed_design(problem: Problem, u: np.ndarray, fn: Evaluate, outputs: Sequence[str], seeds: Sequence[int],
                   n_jobs: int | None, label: str, progress: bool) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The design's runs, their wall time and their CPU time: this process's and, with worker
+    processes, what each worker measured around its own runs (the pool's workers are children of
+    multiprocessing's fork server, so this process's ``RUSAGE_CHILDREN`` never includes them)."""
     from peersim.experiments._runner import default_jobs
 
-    w0, c0 = _clock()
-    samples = evaluate_design(problem, u, fn, outputs, seeds, n_jobs=n_jobs, label=label, progress=progress)
-    w1, c1 = _clock()
-    return samples, {"seconds": w1 - w0, "cpu_seconds": c1 - c0, "n_jobs": default_jobs(n_jobs)}
+    w0 = time.perf_counter()
+    samples, cpu = _evaluate_design_timed(problem, u, fn, outputs, seeds, n_jobs=n_jobs, label=label,
+                                          progress=progress)
+    return samples, {"seconds": time.perf_counter() - w0, "cpu_seconds": cpu, "n_jobs": default_jobs(n_jobs)}
 
 
 def _rank(table: pd.DataFrame, by: str) -> pd.DataFrame:
