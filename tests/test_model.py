@@ -346,6 +346,26 @@ def test_more_coordinator_hours_never_give_fewer_courses(make_params):
         assert courses[-1] > courses[0], f"seed {seed}: 16x the coordinator hours gave no more courses"
 
 
+def test_while_demand_lasts_courses_grow_with_the_hours_the_budget_carries(make_params):
+    """In Copenhagen (hundreds waiting) doubling the hours roughly doubles the courses: a long
+    waiting list has several courses in formation at once, so formation is no ceiling of its own."""
+    for seed in (1, 2):
+        courses, capacity = [], []
+        for fte in (1.0, 2.0):
+            p = make_params("municipality=copenhagen", "years=2", seed=seed)
+            p.coordinator.fte = fte
+            model = PeersimModel(p)
+            model.run()
+            ts = model.timeseries()
+            assert model.citizens.waiting_total > 100, "demand ran out: not a capacity test"
+            courses.append(len(model.courses))
+            capacity.append(model.coordinator_list[0].capacity)
+            if fte == 2.0:
+                assert ts["n_courses_forming"].max() > 1, "never more than one course in formation"
+        assert courses[1] >= 0.8 * courses[0] * capacity[1] / capacity[0], (
+            f"seed {seed}: courses {courses} for capacities {capacity}")
+
+
 def test_coordinator_budget_is_fte_times_productive_hours_and_capacity_grows_with_it(make_params):
     capacities = []
     for fte in (0.15, 0.5, 1.0, 2.5):

@@ -9,7 +9,8 @@ coordinator spends, while hours last:
 4. a training cohort in progress (a week of training counts only if its hours are given),
 5. forming courses (hours accumulate per course; it starts after at least ``formation_weeks``;
    a new one is begun only while the number of courses the budget can carry is not reached,
-   citizens wait and two volunteers are free),
+   enough citizens wait for it and two volunteers are free for it; a municipality with a long
+   waiting list can have several courses in formation at once),
 6. volunteer recruitment when the pipeline (paused volunteers included) is below what that
    capacity needs; a campaign takes on no more applicants than the shortfall,
 7. intro meetings that are due (paused while the waiting list is long),
@@ -53,8 +54,8 @@ class Coordinator(Agent):
         planned = min(1.0, params.supervision_hours_per_leader_week / vp.supervision_standard_hours_per_leader_week)
         self.supervision_level = planned          # this week's level (0-1), read by volunteers
         self.supervision_recent = planned         # smoothed, read by fidelity
-        self.forming: dict[int, float] = {}       # municipality index -> hours put into forming a course
-        self.forming_since: dict[int, int] = {}   # municipality index -> week the forming began
+        # courses being formed, oldest first: [municipality index, hours put in, week begun]
+        self.forming: list[list] = []
         self.campaign_hours: float | None = None
         self.cohort = np.empty(0, dtype=np.int64)
         self.cohort_weeks = 0
@@ -176,29 +177,43 @@ class Coordinator(Agent):
             self.cohort = self.cohort[:0]
 
     def _form_courses(self, week: int, n_running: int) -> None:
+        """Begin forming courses while the budget's capacity, the waiting lists and the free
+        volunteers allow (the longest waiting list first; a municipality with many waiting can
+        have several in formation), then put hours into each, oldest first, and start those
+        that are formed."""
         model, cp = self.model, self.cp
         vols = model.volunteers
-        leaders = model.p.course.leaders_per_course
+        course = model.p.course
+        leaders = course.leaders_per_course
         need_hours = cp.hours_per_course_formation
-        # longest waiting list first
+        forming = self.forming
         order = self.municipalities
         if len(order) > 1:
             order = sorted(order, key=lambda m: -model.waiting_count(m.index))
+        free = -1
         for m in order:
             i = m.index
-            if i not in self.forming:
-                free = vols.count_in(self.index, VolunteerState.AVAILABLE)
-                if (n_running + len(self.forming) >= self.capacity
-                        or model.waiting_count(i) < model.p.course.min_participants_to_start
-                        or free < leaders * (len(self.forming) + 1)):
-                    continue
-                self.forming[i] = 0.0
-                self.forming_since[i] = week
-            if self.forming[i] < need_hours:
-                self.forming[i] += self._spend("course_formation", need_hours - self.forming[i])
-            ready = week - self.forming_since[i] >= model.p.course.formation_weeks
-            if ready and self.forming[i] >= need_hours - 1e-9 and model.start_course(self, m):
-                del self.forming[i], self.forming_since[i]
+            here = sum(1 for f in forming if f[0] == i) if forming else 0
+            while n_running + len(forming) < self.capacity:
+                # each course in formation here needs its own citizens and its own two leaders
+                if model.waiting_count(i) < course.min_participants_to_start * (here + 1):
+                    break
+                if free < 0:
+                    free = vols.count_in(self.index, VolunteerState.AVAILABLE)
+                if free < leaders * (len(forming) + 1):
+                    break
+                forming.append([i, 0.0, week])
+                here += 1
+        if not forming:
+            return
+        by_index = {m.index: m for m in self.municipalities} if len(self.municipalities) > 1 else None
+        for f in list(forming):
+            if f[1] < need_hours:
+                f[1] += self._spend("course_formation", need_hours - f[1])
+            ready = week - f[2] >= course.formation_weeks
+            m = by_index[f[0]] if by_index else self.municipalities[0]
+            if ready and f[1] >= need_hours - 1e-9 and model.start_course(self, m):
+                forming.remove(f)
                 n_running += 1
 
     def _recruit(self, week: int) -> None:
