@@ -320,3 +320,15 @@ def test_two_runs_started_together_write_into_two_folders(tmp_path):
     for f in folders:  # each folder's Hydra record is its own run's
         fte = json.loads((f / "config.json").read_text(encoding="utf-8"))["coordinator"]["fte"]
         assert f"coordinator.fte={fte}" in (f / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")
+
+
+def test_the_console_names_what_else_was_set_and_warns_of_an_incomplete_trial(tmp_path, capsys):
+    from peersim.cli import _run_one
+
+    params = load_config(["scenario=trial", "years=1", "output.charts=false", "output.csv=false"])
+    _run_one(params, tmp_path / "t", ["scenario=trial", "years=1", "coordinator.fte=2", "output.charts=false"])
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert "coordinator.fte=2" in first and "output.charts" not in first, first
+    assert "trial: randomised" in out and "Cohen's d" in out
+    assert "warning: the trial is incomplete" in out  # one year cannot randomise 296 citizens

@@ -311,16 +311,39 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
     result = run(params)
     result.write(out)
     s = result.summary
+    # what else the command line (or the sweep, for this job) set; the line already says the rest
+    shown = ("scenario", "municipality", "seed", "years")
+    swept = [o for o in task_overrides
+             if (k := o.split("=", 1)[0].lstrip("+~")) not in shown and not k.startswith(("hydra", "output."))]
     print(
-        f"peersim {s['scenario']} | {s['municipality']} | seed {s['seed']} | {s['years']} years "
-        f"({time.perf_counter() - t0:.2f} s)\n"
+        f"peersim {s['scenario']} | {s['municipality']} | seed {s['seed']} | {s['years']} years"
+        f"{' | ' + ' '.join(swept) if swept else ''} ({time.perf_counter() - t0:.2f} s)\n"
         f"  courses started {s['courses_started']} ({s['courses_per_year']:.1f}/yr), "
         f"citizens referred {s['citizens_referred']}, started {s['citizens_started']}, "
         f"completed {s['citizens_completed']}, gave up waiting {s['citizens_gave_up_waiting']}\n"
         f"  volunteers recruited {s['volunteers_recruited']}, active at end {s['volunteers_active_end']}, "
         f"burnouts {s['volunteer_burnouts']}; attributable successes {s['successes']}\n"
+        f"{_trial_lines(s)}"
         f"  outputs: {out}"
     )
+
+
+def _trial_lines(s: dict) -> str:
+    """scenario=trial: the trial's outcome, and a warning if the horizon cut it short."""
+    if "trial_qpr_difference" not in s:
+        return ""
+    def num(key: str) -> str:
+        v = s.get(key)
+        return "n/a" if v is None else f"{v:.2f}"
+    text = (f"  trial: randomised {s['trial_randomised']} (measured {s['trial_n_peer']} peer, {s['trial_n_sau']} "
+            f"service as usual); QPR-15 difference {num('trial_qpr_difference')} "
+            f"[{num('trial_qpr_difference_ci_low')}, {num('trial_qpr_difference_ci_high')}], "
+            f"Cohen's d {num('trial_cohens_d')}\n")
+    if not s.get("trial_recruitment_complete") or s.get("trial_n_unmeasured"):
+        text += (f"  warning: the trial is incomplete at the end of the horizon (recruitment "
+                 f"{'complete' if s.get('trial_recruitment_complete') else 'still open'}, "
+                 f"{s.get('trial_n_unmeasured', 0)} randomised not yet measured); give more years, e.g. years=5\n")
+    return text
 
 
 # flags with which the peersim command prints something, or sweeps, instead of one run
