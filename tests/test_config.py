@@ -149,6 +149,8 @@ BAD_INPUT = [
     (["shared_with=[atlantis]"], ["shared_with", "atlantis", "kolding"]),
     (["volunteers=3"], ["volunteers=3", "default"]),  # a config group given a number
     (["scenario=1.5"], ["scenario=1.5", "partnership"]),
+    (["municipality=_common"], ["municipality=_common", "unknown option", "fredericia"]),  # a shared part
+    (["+experiment=_targets"], ["experiment=_targets", "unknown option", "validate"]),
     pytest.param(["fidelity.weight_training=0.9"], ["fidelity.weight_training"],
                  id="fidelity-weights-not-summing-to-1"),
 ]

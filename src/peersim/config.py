@@ -274,6 +274,10 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
     if extra:
         quoted = ",".join("'" + e.replace("\\", "\\\\").replace("'", "\\'") + "'" for e in extra)
         overrides = [*overrides, f"hydra.searchpath=[{quoted}]"]
+    for o in overrides:  # a shared part (conf/<group>/_*.yaml) is not an option of its own
+        key, sep, value = o.lstrip("+~").partition("=")
+        if sep and value.startswith("_") and not key.startswith("hydra") and (conf_dir() / key).is_dir():
+            raise ConfigError(_group_value_error([o]) or f"{key}={value}: unknown option")
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
             return compose(
