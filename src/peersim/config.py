@@ -197,13 +197,13 @@ def explain(exc: BaseException) -> str:
 
 def to_params(cfg: DictConfig) -> PeersimConfig:
     """Convert a composed config (without its ``hydra`` node) into validated parameters."""
-    known = {f.name for f in dataclasses.fields(PeersimConfig)}
+    known = [f.name for f in dataclasses.fields(PeersimConfig)]  # in the schema's order, as elsewhere
     unknown = [k for k in cfg.keys() if k not in known and k != "hydra"]
     if unknown:  # `+key=value` adds keys even to a typed config; the dataclass would drop them
-        close = difflib.get_close_matches(str(unknown[0]), sorted(known), n=1)
+        close = difflib.get_close_matches(str(unknown[0]), known, n=1)
         guess = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"unknown key '{unknown[0]}'{guess}; allowed keys at the top level: "
-                          f"{', '.join(sorted(known))}")
+        raise ConfigError(f"unknown key '{unknown[0]}'{guess}; allowed keys in the top level: "
+                          f"{', '.join(known)}")
     try:
         if "hydra" in cfg:
             cfg = cfg.copy()
