@@ -218,11 +218,12 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
     return validate(obj)
 
 
-def municipality_preset(name: str) -> MunicipalityParams:
-    """A municipality from ``conf/municipality/<name>.yaml`` (with the shared ``_common`` values)."""
+def municipality_preset(name: str, *, key: str = "municipality_preset") -> MunicipalityParams:
+    """A municipality from ``conf/municipality/<name>.yaml`` (with the shared ``_common`` values),
+    e.g. for ``params.extra_municipalities`` in Python; ``key`` names the caller in an error."""
     options = group_options("municipality")
     if name not in options:
-        raise ConfigError(f"shared_with: unknown municipality '{name}'; choose from: {', '.join(options)}")
+        raise ConfigError(f"{key}: unknown municipality '{name}'; choose from: {', '.join(options)}")
     folder = conf_dir() / "municipality"
     node = OmegaConf.merge(
         OmegaConf.structured(MunicipalityParams),
@@ -237,7 +238,7 @@ def _neighbours(params: PeersimConfig) -> list[MunicipalityParams]:
     """Municipalities listed in ``shared_with`` share the main municipality's coordinator."""
     out = []
     for name in params.shared_with:
-        m = municipality_preset(name)
+        m = municipality_preset(name, key="shared_with")
         m.coordinator_group = params.municipality.coordinator_group
         out.append(m)
     return out
