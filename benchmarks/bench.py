@@ -116,7 +116,7 @@ def comparison_rate(reps: int, n_jobs: int) -> dict:
 
 def national_run(years: int = 10) -> dict:
     """One run of a national roll-out: 98 municipalities of 60,000 inhabitants (about the Danish
-    total, DOMAIN.md), each with its own coordinator, over ``years``."""
+    total; docs/domain.md, Places), each with its own coordinator, over ``years``."""
     import copy
     import resource
 

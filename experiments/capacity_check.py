@@ -1,6 +1,6 @@
 """Capacity calibration check: courses and citizens started in the first 3 operating years.
 
-Targets (DOMAIN.md, "Two ways to implement it"; seed 002): in a municipality the size of
+Targets (docs/domain.md, "Two ways to implement it"; sources [S0], [S2]): in a municipality the size of
 Fredericia an own local coordinator runs about 10 courses a year and starts about 240 citizens
 over three years; a local partnership about 2 courses a year (about 48 citizens).
 

@@ -1,6 +1,6 @@
 """Trial validation check: the simulated randomised trial over many seeds, next to the published one.
 
-The published trial (Poulsen et al. 2025, doi 10.1186/s12888-025-07011-y; DOMAIN.md) found a
+The published trial (Poulsen et al. 2025, doi 10.1186/s12888-025-07011-y; docs/domain.md) found a
 QPR-15 difference of 5.1 points (95% CI 2.4-7.8) at the end of the course, Cohen's d 0.43, so an
 outcome SD of about 12. One simulated trial is one draw of 296 people: its difference scatters by
 about +-1.4 points around what the model implies, so the check looks at the distribution over

@@ -181,9 +181,12 @@ def test_config_error_is_a_value_error():
 
 # Every numeric default needs a source: a comment attached to it (on its line, the comment lines
 # right above it, the comment lines continuing it below, or a comment of an enclosing key) must
-# name DOMAIN.md, a seed document, a doi, a calibration, Socialstyrelsen or an "assumption".
-SOURCE_MARKERS = re.compile(r"domain\.md|\bseeds?\b|\bassumption|\bdoi\b|\bcalibrated\b|socialstyrelsen")
+# name docs/domain.md, a source id [S0]-[S4] defined there, a doi, a calibration, Socialstyrelsen or
+# an "assumption" (the text is lowercased before matching).
+SOURCE_MARKERS = re.compile(r"docs/domain\.md|\[s\d+\]|\bassumption|\bdoi\b|\bcalibrated\b|socialstyrelsen")
 KEY_LINE = re.compile(r"^(?P<indent>\s*)(?P<key>[\w-]+):(?P<rest>.*)$")
+# top-level keys that are run settings, not parameters with evidence (see peersim.evidence.SETTINGS)
+RUN_SETTINGS = {"seed"}
 
 
 def _is_number_or_numbers(value) -> bool:
@@ -231,6 +234,8 @@ def unsourced_defaults(path: Path) -> list[str]:
             continue
         if not _is_number_or_numbers(value):
             continue  # names, labels, switches, choices, interpolations, ??? (set by a scenario)
+        if indent == 0 and m["key"] in RUN_SETTINGS:
+            continue
         context = " ".join([attached, *(text for _, text in parents)])
         if not SOURCE_MARKERS.search(context):
             problems.append(f"{path.name}:{i + 1}: {line.strip()}")
@@ -245,7 +250,7 @@ def test_every_default_states_its_source(path):
     problems = unsourced_defaults(path)
     assert not problems, (
         f"conf/{path.relative_to(CONF)}: "
-        "defaults without a source (add 'DOMAIN.md', a seed document, a doi, 'calibrated' or "
+        "defaults without a source (add 'docs/domain.md, <section>', a source id such as '[S2]', a doi, 'calibrated' or "
         "'assumption: <reason>' to the comment):\n" + "\n".join(problems)
     )
 
@@ -255,11 +260,13 @@ def test_the_source_check_catches_an_unsourced_default(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text("a: 1.0   # persons per course\n"
                  "b: 2   # persons. assumption: small groups\n"
-                 "c:   # DKK per hour (DOMAIN.md)\n  d: 3\n"
+                 "c:   # DKK per hour (docs/domain.md, Economics)\n  d: 3\n"
+                 "g: 4   # persons; about 8 ([S2])\n"
+                 "h: 5   # persons; about 8 (" + "DOMAIN" + ".md, seeds)\n"  # an old citation
                  "e: [1, 2]   # DKK; a list, doing fine\n"
                  "f: 0.5   # share; the trial\n      # (Poulsen et al. 2025, doi 10.1186/x)\n", encoding="utf-8")
     problems = unsourced_defaults(f)
-    assert [p.split(":")[1] for p in problems] == ["1", "5"], problems
+    assert [p.split(":")[1] for p in problems] == ["1", "6", "7"], problems
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Expected mode reproduces the published SØM figures of the standard offer (seeds 000 and 002).
+"""Expected mode reproduces the published SØM figures of the standard offer ([S0], [S2] in docs/domain.md).
 
 The published numbers appear here, in the test, and nowhere in the code or the configuration.
 """

@@ -19,6 +19,10 @@ from peersim import load_config
 from peersim import evidence as ev
 from peersim.config import group_options
 
+# Citation forms of documents outside the repository, which the register rejects (built from parts,
+# so that a search of the repository for them finds only real uses)
+OLD_NOTES, OLD_SEED, OLD_SEED_PATH = "DOMAIN" + ".md", "seed " + "002", "seeds" + "/004"
+
 REGENERATE = "run `peersim-register` (or `make register`, or `python -m peersim.evidence`) and commit docs/"
 
 
@@ -135,10 +139,13 @@ def test_every_uncertain_parameter_appears_with_its_distribution(register):
 
 @pytest.mark.parametrize(("comment", "quality"), [
     ("share; calibrated to the trial (Poulsen et al. 2025, doi 10.1186/s12888-025-07011-y). assumption", "calibrated"),
-    ("weeks; six months (DOMAIN.md). assumption: a round number", "expert assumption"),
+    ("weeks; six months (docs/domain.md, Companionship). assumption: a round number", "expert assumption"),
     ("persons; randomised (doi 10.1186/s12888-025-07011-y)", "trial"),
-    ("persons; about 8 (DOMAIN.md, seed 002)", "published"),
-    ("DKK; Socialstyrelsen (seeds/004 7.2)", "published"),
+    ("persons; about 8 (docs/domain.md, Group course; [S2])", "published"),
+    ("persons; about 8 ([S2])", "published"),
+    ("hours; the productive-hours norm ([S4] section 7.2)", "published"),
+    ("DKK; Socialstyrelsen cost model", "published"),
+    (f"persons; a figure ({OLD_NOTES}, {OLD_SEED})", None),  # documents outside the repository are no source
     ("share; derived from a calibrated and an assumed value [assumption]", "expert assumption"),
     ("points; reliable change [published]", "published"),
     ("weeks; no source at all", None),
@@ -152,9 +159,9 @@ def test_the_quality_rule_follows_its_documented_precedence(comment, quality):
 def test_a_key_takes_unit_and_source_from_the_key_around_it(tmp_path):
     f = tmp_path / "x.yaml"
     f.write_text(
-        "# a file header (DOMAIN.md) is not a source of the keys below\n"
+        "# a file header (docs/domain.md) is not a source of the keys below\n"
         "first: 1        # weeks; no source here\n"
-        "money:          # DKK per success; SØM (DOMAIN.md)\n"
+        "money:          # DKK per success; SØM (docs/domain.md, Economics)\n"
         "  social: 10    # mainly housing\n"
         "  health: 20    # QPR-15 points; mainly admissions, see\n"
         "                # the next line [assumption]\n"
@@ -172,6 +179,54 @@ def test_a_key_takes_unit_and_source_from_the_key_around_it(tmp_path):
     assert health.comment.unit == "QPR-15 points" and health.comment.tag == "assumption"
     assert health.comment.note == "mainly admissions, see the next line"
     assert ev.quality_of(health)[0] == "expert assumption"
+
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("persons; about 8 (docs/domain.md, Group course; [S2])", []),
+    ("hours; ([S4] section 7.2); random seeds 0-9", []),
+    (f"persons; about 8 ({OLD_NOTES}, {OLD_SEED})", [OLD_NOTES, OLD_SEED]),
+    (f"DKK; Socialstyrelsen ({OLD_SEED_PATH} 7.2)", [OLD_SEED_PATH[:-2]]),
+    ("weeks; a figure ([S9])", ["[S9]"]),
+])
+def test_citations_a_reader_cannot_follow_are_problems(text, flagged):
+    problems = ev.citation_problems(text, "x.yaml:1: 'a.b'")
+    assert len(problems) == len(flagged), problems
+    for problem, what in zip(problems, flagged, strict=True):
+        assert problem.startswith("x.yaml:1: 'a.b': cites ") and what in problem
+
+
+def test_an_old_citation_in_conf_stops_the_register_naming_file_and_line(tmp_path, monkeypatch):
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF, conf)
+    course = conf / "course" / "default.yaml"
+    lines = course.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if line.startswith("max_participants:"))
+    lines[n] = f"max_participants: 8   # persons per course; about 8 ({OLD_NOTES}, {OLD_SEED})"
+    course.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import peersim.config
+
+    monkeypatch.setattr(peersim.config, "conf_dir", lambda: conf)
+    with pytest.raises(ev.RegisterError) as info:
+        ev.build_register()
+    message = str(info.value)
+    assert f"conf/course/default.yaml:{n + 1}: 'course.max_participants': cites '{OLD_NOTES}'" in message
+    assert f"cites '{OLD_SEED}'" in message
+
+
+def test_source_ids_are_the_ones_docs_domain_md_defines():
+    """docs/domain.md exists with a Sources table defining exactly SOURCE_IDS, and every id cited in
+    conf/ is one of them."""
+    import re
+
+    text = (REPO / "docs" / "domain.md").read_text(encoding="utf-8")
+    assert "\n## Sources\n" in text
+    sources = text.split("\n## Sources\n", 1)[1]
+    defined = re.findall(r"^\| \*\*(S\d+)\*\* \|", sources, flags=re.MULTILINE)
+    assert tuple(defined) == ev.SOURCE_IDS
+    cited = {m for path in CONF.rglob("*.yaml")
+             for m in re.findall(r"\[(S\d+)\]", path.read_text(encoding="utf-8"))}
+    assert cited and cited <= set(ev.SOURCE_IDS), cited - set(ev.SOURCE_IDS)
 
 
 def test_a_new_key_without_a_comment_stops_the_register_naming_file_and_line(tmp_path, monkeypatch):

@@ -26,13 +26,18 @@ Where the pieces come from
   1. an explicit tag in the comment: ``[trial]``, ``[published]``, ``[assumption]`` or
      ``[calibrated]`` (used where the rule below would be ambiguous);
   2. ``calibrated``: the value was tuned so that the model reproduces a target;
-  3. ``expert assumption``: the comment says ``assumption`` (a DOMAIN.md figure mentioned next
+  3. ``expert assumption``: the comment says ``assumption`` (a published figure mentioned next
      to an assumption is context, not the value's source);
   4. ``trial``: the comment cites the randomised trial of the programme (Poulsen et al. 2025,
      doi 10.1186/s12888-025-07011-y, its protocol doi 10.1186/s13063-022-06670-6 or NCT04639167);
-  5. ``published``: the comment cites DOMAIN.md, a seed document, a doi, Socialstyrelsen or SØM.
+  5. ``published``: the comment cites ``docs/domain.md`` (the domain background, by section:
+     ``docs/domain.md, Economics``), one of the programme documents it lists by id (``[S0]`` ...
+     ``[S4]``, e.g. ``[S4] section 7.2``; see :data:`SOURCE_IDS`), a doi, Socialstyrelsen or SØM.
 
-  A parameter whose comment (and enclosing keys) matches none of these is an error.
+  A parameter whose comment (and enclosing keys) matches none of these is an error, and so is a
+  comment (or an uncertainty ``source``) that cites a document outside the repository (the
+  former domain notes by their upper-case file name, or a seed file by its number, see
+  :data:`_OUTSIDE`) or a source id that docs/domain.md does not define.
 * **Distributions** are read from ``conf/uncertainty/default.yaml`` at generation time (through
   the composed configuration, so they are validated).
 
@@ -136,8 +141,16 @@ _TRIAL = re.compile(
     r"10\.1186/s12888-025-07011-y|10\.1186/s13063-022-06670-6|NCT04639167|Poulsen et al", re.IGNORECASE
 )
 _PUBLISHED = re.compile(
-    r"domain\.md|\bseeds?(?:/|\s)0\d\d|\bdoi\b|socialstyrelsen|\bSØM\b|\bet al\.", re.IGNORECASE
+    r"\bdocs/domain\.md\b|\[S\d+\]|\bdoi\b|socialstyrelsen|\bSØM\b|\bet al\.", re.IGNORECASE
 )
+# The programme documents docs/domain.md describes in its "Sources" section, cited as ``[S0]``..``[S4]``
+SOURCE_IDS = ("S0", "S1", "S2", "S3", "S4")
+_SOURCE_ID = re.compile(r"\[(S\d+)\]")
+# Citations of documents that are not part of the repository, so a reader cannot check them: the
+# former domain notes (an upper-case domain notes file other than docs/domain.md) and the numbered
+# seed files (a path into the seeds folder, or "seed" with a three-digit number); the ids [S0]-[S4]
+# of docs/domain.md replace them
+_OUTSIDE = re.compile(r"(?<![\w/.])DOMAIN\.md\b|\bseeds?/\d|\bseeds? 0\d\d\b", re.IGNORECASE)
 # "assumption" followed by its reason ("assumption: ...", "assumption, ...", "assumption on ...")
 _REASONED = re.compile(r"\bassumption\b\s*(?::|,|\(|\bon\b|\bthat\b)\s*\S", re.IGNORECASE)
 _KEY_LINE = re.compile(r"^(?P<indent>[ ]*)(?P<key>[A-Za-z_][\w-]*)[ ]*:(?P<rest>(?:[ \t].*)?)$")
@@ -460,8 +473,21 @@ def entry_problems(entry: Entry) -> list[str]:
         out.append(f"{e.where}: '{e.key}' unit '{unit}' is longer than {MAX_UNIT_CHARS} characters; "
                    "put only the unit before the first ';'")
     if quality_of(e) is None:
-        out.append(f"{e.where}: '{e.key}' states no source; cite DOMAIN.md, a seed document or a doi, "
-                   "or write 'assumption: <why>' or 'calibrated ...'")
+        out.append(f"{e.where}: '{e.key}' states no source; cite docs/domain.md (with its section), a "
+                   "source id [S0]-[S4] it defines or a doi, or write 'assumption: <why>' or 'calibrated ...'")
+    return out
+
+
+def citation_problems(text: str, where: str) -> list[str]:
+    """Citations in ``text`` that a reader of the repository cannot follow (``where: ...`` lines)."""
+    out = []
+    for m in _OUTSIDE.finditer(text):
+        out.append(f"{where}: cites '{m.group(0)}', which is not in the repository; cite docs/domain.md "
+                   "(with its section) or the source id [S0]-[S4] it gives the document")
+    for m in _SOURCE_ID.finditer(text):
+        if m.group(1).upper() not in SOURCE_IDS:
+            out.append(f"{where}: cites source id '{m.group(0)}', which docs/domain.md does not define "
+                       f"(its Sources section defines {', '.join(SOURCE_IDS)})")
     return out
 
 
@@ -588,11 +614,17 @@ def build_register(*, strict: bool = True) -> Register:
     problems = [p for n, layer in enumerate(layers) for e in entries[n]
                 if not (e.header or e.value_text in ("???", "{}") or is_setting(e.key))
                 for p in entry_problems(e)]
+    problems += [p for n in entries for e in entries[n]
+                 for p in citation_problems(e.comment.text, f"{e.where}: '{e.key}'")]
     if problems and strict:
         raise RegisterError("the parameter register cannot be built:\n  " + "\n  ".join(problems))
     rows: list[Row] = []
     params = load_config([])
     uncertain = dict(params.uncertainty.parameters)
+    problems += [p for key, d in uncertain.items()
+                 for p in citation_problems(d.source, f"conf/uncertainty/default.yaml: '{key}' source")]
+    if problems and strict:
+        raise RegisterError("the parameter register cannot be built:\n  " + "\n  ".join(problems))
     set_by_scenario: dict[str, list[str]] = {}
     seen: set[str] = set()
     for n, layer in enumerate(layers):
@@ -757,8 +789,9 @@ def render_markdown(reg: Register) -> str:
         "context, not the value's source);",
         "4. **trial**: a result of the randomised trial of the programme (Poulsen et al. 2025, "
         "doi 10.1186/s12888-025-07011-y; protocol doi 10.1186/s13063-022-06670-6);",
-        "5. **published**: a figure from DOMAIN.md, the programme's own documents (seeds), "
-        "Socialstyrelsen, SØM or a paper with a doi.",
+        "5. **published**: a figure from the domain background [domain.md](domain.md) (cited as "
+        "`docs/domain.md, <section>`), one of the programme documents it describes as [S0]-[S4] "
+        "([Sources](domain.md#sources)), Socialstyrelsen, SØM or a paper with a doi.",
         "",
         "A key without a comment, a unit or a source stops `peersim-register` with the file and line.",
         "",

@@ -1,4 +1,4 @@
-"""Programme costs, bottom up, by Socialstyrelsen's principles (seeds/004 section 7.2).
+"""Programme costs, bottom up, by Socialstyrelsen's principles ([S4] section 7.2, docs/domain.md).
 
 Staff time is costed as paid hours x salary x (1 + overhead) / hour norm. Volunteers are unpaid;
 their training, supervision and travel, and the premises and materials are costed per unit.

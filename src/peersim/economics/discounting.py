@@ -1,4 +1,4 @@
-"""Discounting: fixed prices, year 1 of the programme is the base year (Socialstyrelsen, seeds/004 7.2)."""
+"""Discounting: fixed prices, year 1 of the programme is the base year (Socialstyrelsen, [S4] section 7.2)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
     peersim +experiment=compare_implementations experiment.replications=500 municipality=kolding
     peersim +experiment=compare_implementations experiment.psa=true           # parameters drawn per replication
 
-The planner's question (DOMAIN.md, "Two ways to implement it"): what do citizens, volunteers, the
+The planner's question (docs/domain.md, "Two ways to implement it"): what do citizens, volunteers, the
 municipality and the fund get from an own coordinator rather than a partnership, and how sure is
 that? Every arm runs in the municipality the user chose, with the user's overrides, and differs
 only in how the programme is implemented:

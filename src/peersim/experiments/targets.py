@@ -1,6 +1,6 @@
 """Targets: published figures the model should reproduce, defined once for calibration and validation.
 
-A target is a figure from DOMAIN.md (or a paper) together with the conditions it is measured
+A target is a figure from docs/domain.md (or a paper) together with the conditions it is measured
 under: the overrides of the runs (``scenario=local_coordinator municipality=fredericia years=5``),
 the statistic of one run (a ``summary.json`` key, or a derived statistic of the run's tables
 listed in :data:`DERIVED`), an optional divisor (``divide_by: 11.9`` turns QPR-15 points into
