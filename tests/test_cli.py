@@ -332,3 +332,24 @@ def test_the_console_names_what_else_was_set_and_warns_of_an_incomplete_trial(tm
     assert "coordinator.fte=2" in first and "output.charts" not in first, first
     assert "trial: randomised" in out and "Cohen's d" in out
     assert "warning: the trial is incomplete" in out  # one year cannot randomise 296 citizens
+
+
+def test_help_lists_every_option_a_user_selects(tmp_path):
+    """``peersim --help`` is peersim's own page: every option of the selectable groups, every
+    launcher, every mechanism group, and none of the schema's internal entries."""
+    from peersim.config import conf_dir, group_options
+    from peersim.sweep import launcher_options
+
+    r = subprocess.run([sys.executable, "-m", "peersim.cli", "--help"], cwd=tmp_path, env=cli_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    text = r.stdout
+    for group in ("scenario", "municipality", "experiment"):
+        for option in group_options(group):
+            assert option in text, f"--help does not list {group}={option}"
+    for launcher in launcher_options():
+        assert launcher in text, f"--help does not list hydra/launcher={launcher}"
+    mechanisms = [g.name for g in conf_dir().iterdir() if g.is_dir() and group_options(g.name) == ["default"]]
+    for group in mechanisms:
+        assert group in text, f"--help does not name the group {group}"
+    assert "schema" not in text and list(tmp_path.iterdir()) == []
