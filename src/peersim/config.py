@@ -284,15 +284,20 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
             return compose(
                 "config", overrides=list(overrides), return_hydra_config=return_hydra_config
             )
-    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
-        raise ConfigError(explain(exc)) from None
-    except Exception as exc:  # hydra's override grammar errors, and the like
-        if type(exc).__module__.startswith(("hydra", "omegaconf")):
-            raise ConfigError(explain(exc)) from None
-        if isinstance(exc, ValueError) and _raised_in_library(exc):
-            # e.g. ``volunteers=3``: a config group given a number (Hydra raises a bare ValueError)
-            raise ConfigError(_group_value_error(overrides) or explain(exc)) from None
-        raise
+    except Exception as exc:
+        raise _as_config_error(exc, overrides) or exc from None
+
+
+def _as_config_error(exc: Exception, overrides: Sequence[str]) -> ConfigError | None:
+    """The one-line error for an error Hydra or OmegaConf raised on the command line (an unknown
+    option, a wrong type, the override grammar), or None if it is not one (a bug: re-raised)."""
+    if isinstance(exc, ConfigCompositionException | MissingConfigException | OmegaConfBaseException) or (
+            type(exc).__module__.startswith(("hydra", "omegaconf"))):
+        return ConfigError(explain(exc))
+    if isinstance(exc, ValueError) and _raised_in_library(exc):
+        # e.g. ``volunteers=3``: a config group given a number (Hydra raises a bare ValueError)
+        return ConfigError(_group_value_error(overrides) or explain(exc))
+    return None
 
 
 def _raised_in_library(exc: BaseException) -> bool:
@@ -339,39 +344,8 @@ def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
     try:
         parsed = OverridesParser.create().parse_overrides(list(overrides))
         ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
-    except (ConfigCompositionException, MissingConfigException, OmegaConfBaseException) as exc:
-        raise ConfigError(explain(exc)) from None
-    except Exception as exc:  # hydra's override grammar errors, and the like
-        if type(exc).__module__.startswith(("hydra", "omegaconf")):
-            raise ConfigError(explain(exc)) from None
-        if isinstance(exc, ValueError) and _raised_in_library(exc):
-            # e.g. ``volunteers=3``: a config group given a number (Hydra raises a bare ValueError)
-            raise ConfigError(_group_value_error(overrides) or explain(exc)) from None
-        raise
-
-
-def _raised_in_library(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised inside Hydra or OmegaConf (not in peersim's own code)."""
-    tb = exc.__traceback__
-    last = None
-    while tb is not None:
-        last = tb.tb_frame.f_code.co_filename
-        tb = tb.tb_next
-    return last is not None and any(f"{os.sep}{lib}{os.sep}" in last for lib in ("hydra", "omegaconf"))
-
-
-def _group_value_error(overrides: Sequence[str]) -> str | None:
-    """The one line for an override that gives a config group a value that is not one of its
-    options (``volunteers=3``), or None if there is none."""
-    for o in overrides:
-        key, sep, value = o.lstrip("+~").partition("=")
-        key = key.split("@", 1)[0]
-        if not sep or key.startswith("hydra") or not (conf_dir() / key).is_dir():
-            continue
-        opts = group_options(key)
-        if value not in opts:
-            return f"{key}={value}: unknown option; choose one of: {', '.join(opts) or '(see conf/)'}"
-    return None
+    except Exception as exc:
+        raise _as_config_error(exc, overrides) or exc from None
 
 
 def load_config(overrides: Sequence[str] = (), *, config_dirs: Sequence[str | Path] = ()) -> PeersimConfig:
