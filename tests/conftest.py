@@ -73,6 +73,15 @@ def out_dir(tmp_path: Path) -> Path:
     return d
 
 
+def assert_one_line_naming(error: BaseException, words: list[str]) -> None:
+    """A configuration error is one line and names every one of ``words``."""
+    msg = str(error)
+    assert msg.strip() and "\n" not in msg.strip(), f"not one line: {msg!r}"
+    assert "Traceback" not in msg and "HYDRA_FULL_ERROR" not in msg
+    for word in words:
+        assert word in msg, f"message {msg!r} does not mention {word!r}"
+
+
 def step_weeks(model: PeersimModel) -> Iterator[int]:
     """Step ``model`` week by week to its horizon, yielding the week just simulated."""
     while model.week < model.weeks:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, assert_one_line_naming
 
 from peersim import ConfigError, load_config, run
 from peersim.citizen import CitizenState
@@ -315,10 +315,7 @@ def test_other_scenarios_have_no_trial(default_run):
 def test_bad_trial_input_raises_one_line(overrides, must_name):
     with pytest.raises(ConfigError) as info:
         load_config(overrides)
-    msg = str(info.value)
-    assert "\n" not in msg.strip()
-    for word in must_name:
-        assert word in msg, f"{msg!r} does not name {word!r}"
+    assert_one_line_naming(info.value, must_name)
 
 
 # ---------------------------------------------------------------------------------------------
