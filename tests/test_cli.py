@@ -353,3 +353,19 @@ def test_help_lists_every_option_a_user_selects(tmp_path):
     for group in mechanisms:
         assert group in text, f"--help does not name the group {group}"
     assert "schema" not in text and list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_the_user_gave_is_kept_when_the_run_stops_and_printing_makes_none(tmp_path):
+    """Only folders peersim made are removed after bad input; ``-chydra`` (argparse's joined
+    form of --cfg) prints without claiming a run folder."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    bad = ["+experiment=compare_implementations", "experiment.neighbour=fredericia", f"hydra.run.dir={mine}"]
+    r = subprocess.run([sys.executable, "-m", "peersim.cli", *bad], cwd=tmp_path, env=cli_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "experiment.neighbour" in r.stderr, r.stderr[-1500:]
+    assert mine.is_dir(), "the folder given with hydra.run.dir was deleted"
+    r = subprocess.run([sys.executable, "-m", "peersim.cli", "-chydra", "--resolve"], cwd=mine, env=cli_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert not (mine / "outputs").exists(), "printing the config claimed a run folder"

@@ -298,3 +298,16 @@ def test_values_from_numpy_are_accepted_where_they_fit():
     params.coordinator.fte = np.float64(0.8)
     params.coordinator.training_weeks = np.int64(4)
     validate(params)
+
+
+def test_shared_with_set_in_python_is_applied_by_run():
+    from peersim import run
+
+    params = load_config(["years=1"])
+    params.shared_with = ["kolding"]
+    assert run(params).summary["municipality"] == "fredericia+kolding"
+    params = load_config(["years=1"])
+    params.shared_with = ["atlantis"]
+    with pytest.raises(ConfigError) as info:
+        run(params)
+    assert_one_line_naming(info.value, ["shared_with", "atlantis", "kolding"])

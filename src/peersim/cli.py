@@ -275,12 +275,15 @@ def _task(cfg) -> None:
 
 
 def _discard_unfinished(out: Path, log_name: str) -> None:
-    """Remove the run folder Hydra made for a run that stopped on bad input before writing
-    anything (it holds only ``.hydra/`` and an empty log), so no folder looks like a result."""
+    """Remove the run folder peersim made for a run that stopped on bad input before writing
+    anything (it holds only ``.hydra/`` and an empty log), so no folder looks like a result. A
+    folder given with ``hydra.run.dir`` is the user's: it is left as it is."""
     import shutil
 
     from peersim import config
 
+    if str(out.resolve()) not in config.created_run_dir_parents:
+        return
     try:
         entries = {p.name for p in out.iterdir()}
         if not entries <= {".hydra", log_name} or (log_name in entries and (out / log_name).stat().st_size):
@@ -346,9 +349,8 @@ def _trial_lines(s: dict) -> str:
     return text
 
 
-# flags with which the peersim command prints something, or sweeps, instead of one run
-_NO_RUN_FLAGS = {"-m", "--multirun", "-c", "--cfg", "-i", "--info", "-h", "--help", "--hydra-help",
-                 "-sc", "--shell-completion", "-p", "--package"}
+# Hydra's flags that still make one run (every other flag prints something, or sweeps)
+_RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir")
 
 
 def main() -> None:
@@ -365,8 +367,12 @@ def main() -> None:
     from peersim import config, sweep
     from peersim.config import conf_dir, register_schema
 
-    # a single run claims its folder (two runs started in the same second get two folders)
-    config.claim_run_dirs = not any(a in _NO_RUN_FLAGS or a.startswith(("--cfg=", "hydra.mode=")) for a in argv)
+    # a single run claims its folder (two runs started in the same second get two folders); not
+    # when a flag other than those that choose the config asks Hydra to print or to sweep instead
+    config.claim_run_dirs = not any(
+        (a.startswith("-") and a not in _RUN_FLAGS and not a.startswith(tuple(f + "=" for f in _RUN_FLAGS)))
+        or a.startswith("hydra.mode=") for a in argv)
+    config.forget_claimed_run_dirs()
 
     register_schema()
     app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)

@@ -75,6 +75,12 @@ def run_dir(path: str) -> str:
 created_run_dir_parents: dict[str, list[Path]] = {}  # a claimed run folder -> the folders made for it
 
 
+def forget_claimed_run_dirs() -> None:
+    """Start a new command: folders claimed before (in this process) are not reused."""
+    _claimed_run_dirs.clear()
+    created_run_dir_parents.clear()
+
+
 # Resolved wherever Hydra resolves hydra.run.dir (the peersim command imports this module first).
 OmegaConf.register_new_resolver(RUN_NAME_RESOLVER, run_name, replace=True)
 OmegaConf.register_new_resolver(RUN_DIR_RESOLVER, run_dir, replace=True)
@@ -213,8 +219,7 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from None
     assert isinstance(obj, PeersimConfig)
-    obj.extra_municipalities = [*obj.extra_municipalities, *_neighbours(obj)]
-    obj.shared_with = []  # now part of extra_municipalities (keeps the resolved config unambiguous)
+    resolve_shared_with(obj)
     return validate(obj)
 
 
@@ -232,6 +237,18 @@ def municipality_preset(name: str, *, key: str = "municipality_preset") -> Munic
          if k != "defaults"},
     )
     return OmegaConf.to_object(node)
+
+
+def resolve_shared_with(params: PeersimConfig) -> PeersimConfig:
+    """Move the presets named in ``shared_with`` into ``extra_municipalities``, under the main
+    municipality's coordinator, and empty ``shared_with`` (the resolved config is unambiguous).
+    Done when composing, and by ``run()`` for ``shared_with`` set in Python."""
+    if params.shared_with:
+        if not isinstance(params.shared_with, list | tuple) or isinstance(params.shared_with, str):
+            raise ConfigError(f"shared_with must be a list of municipality presets, got {params.shared_with!r}")
+        params.extra_municipalities = [*params.extra_municipalities, *_neighbours(params)]
+        params.shared_with = []
+    return params
 
 
 def _neighbours(params: PeersimConfig) -> list[MunicipalityParams]:

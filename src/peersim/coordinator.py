@@ -195,8 +195,9 @@ class Coordinator(Agent):
             i = m.index
             here = sum(1 for f in forming if f[0] == i) if forming else 0
             while n_running + len(forming) < self.capacity:
-                # each course in formation here needs its own citizens and its own two leaders
-                if model.waiting_count(i) < course.min_participants_to_start * (here + 1):
+                # another course here only if, after those already forming here have taken a full
+                # group each, enough citizens are left to start it; and two leaders of its own
+                if model.waiting_count(i) < course.max_participants * here + course.min_participants_to_start:
                     break
                 if free < 0:
                     free = vols.count_in(self.index, VolunteerState.AVAILABLE)

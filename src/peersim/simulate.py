@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 import peersim
-from peersim.config import as_dict, config_hash, load_config
+from peersim.config import as_dict, config_hash, load_config, resolve_shared_with
 from peersim.course import courses_to_frame
 from peersim.economics import evaluate
 from peersim.model import PeersimModel
@@ -106,7 +106,7 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
     if not isinstance(params, PeersimConfig):
         params = load_config(list(params))
     else:  # values set in Python after load_config: the same checks as the command line's
-        validate(params)
+        validate(resolve_shared_with(params))
     model = PeersimModel(params)
     model.run()
     muni_names = [m.name for m in model.municipality_list]
