@@ -273,3 +273,13 @@ def test_the_default_calibration_is_well_posed():
     assert len(parameters) <= len(cfg.select), "more parameters than targets: not identified"
     for p in parameters:
         assert p.lo <= get_value(params, p.key) <= p.hi, f"{p.key}: the configured value is outside its bounds"
+
+
+def test_a_municipality_from_the_command_line_joining_the_trial_is_said(capsys):
+    spec = TargetSpec(group="trial", statistic="trial_qpr_difference", overrides=["scenario=trial", "years=3"],
+                      value=5.1, lo=2.4, hi=7.8, unit="QPR-15 points", source="test")
+    plan_run_sets({"t": spec}, ["t"], ["municipality=kolding"], strict=True)
+    out = capsys.readouterr().out
+    assert "kolding" in out and "site of the trial" in out and "5 sites" in out, out
+    plan_run_sets({"t": spec}, ["t"], [], strict=True)  # Fredericia is one of the five: nothing to say
+    assert capsys.readouterr().out == ""

@@ -219,6 +219,12 @@ def plan_run_sets(specs: dict[str, TargetSpec], names: Sequence[str], user_overr
             if strict:
                 raise ConfigError(f"target {rs.targets[0]} ({rs.label}): {exc}") from None
             rs.reason = f"its runs ({rs.label}) cannot be set up: {exc}"
+            continue
+        trial = rs.params.trial
+        extra = [m.name for m in rs.params.municipalities if m.name not in trial.sites] if trial.enabled else []
+        if extra:  # the command line's municipality joins the trial (README, The trial: Sites)
+            print(f"note: {', '.join(extra)} (the command line's municipality) is a site of the trial in the runs "
+                  f"of {', '.join(rs.targets)}, besides the published trial's {len(trial.sites)} sites")
     return list(sets.values())
 
 
