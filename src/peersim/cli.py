@@ -282,7 +282,8 @@ def _discard_unfinished(out: Path, log_name: str) -> None:
 
     from peersim import config
 
-    if str(out.resolve()) not in config.created_run_dir_parents:
+    made = config.created_run_dir_parents.get(str(out.resolve()))
+    if made is None:
         return
     try:
         entries = {p.name for p in out.iterdir()}
@@ -291,7 +292,7 @@ def _discard_unfinished(out: Path, log_name: str) -> None:
     except OSError:
         return
     shutil.rmtree(out, ignore_errors=True)
-    for parent in config.created_run_dir_parents.get(str(out.resolve()), []):  # outputs/<date>/, outputs/
+    for parent in made:  # outputs/<date>/, outputs/
         try:  # if made for this run and still empty
             parent.rmdir()
         except OSError:

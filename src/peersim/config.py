@@ -8,7 +8,6 @@ allowed, as :class:`~peersim.params.ConfigError`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, validate
+from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, unknown_key_message, validate
 
 SCHEMA_NAME = "peersim_schema"
 RUN_NAME_RESOLVER = "peersim_run_name"
@@ -187,10 +186,7 @@ def explain(exc: BaseException) -> str:
             if own is not None:  # the chosen experiment's own options, not every experiment's
                 fields = [f.name for f in dataclasses.fields(own.schema)]
                 where = f"experiment (+experiment={own.name})"
-            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], fields, n=1)
-            guess = f" (did you mean '{close[0]}'?)" if close else ""
-            hint = f"; allowed keys in {where}: {', '.join(fields)}" if fields else ""
-            return f"unknown key '{key}'{guess}{hint}"
+            return unknown_key_message(key, fields, where)
         m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
         if m:
             return f"{key}: expected {m.group(3).lower()}, got '{m.group(1)}'"
@@ -206,10 +202,7 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
     known = [f.name for f in dataclasses.fields(PeersimConfig)]  # in the schema's order, as elsewhere
     unknown = [k for k in cfg.keys() if k not in known and k != "hydra"]
     if unknown:  # `+key=value` adds keys even to a typed config; the dataclass would drop them
-        close = difflib.get_close_matches(str(unknown[0]), known, n=1)
-        guess = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ConfigError(f"unknown key '{unknown[0]}'{guess}; allowed keys in the top level: "
-                          f"{', '.join(known)}")
+        raise ConfigError(unknown_key_message(str(unknown[0]), known))
     try:
         if "hydra" in cfg:
             cfg = cfg.copy()
@@ -292,10 +285,10 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
     if extra:
         quoted = ",".join("'" + e.replace("\\", "\\\\").replace("'", "\\'") + "'" for e in extra)
         overrides = [*overrides, f"hydra.searchpath=[{quoted}]"]
-    for o in overrides:  # a shared part (conf/<group>/_*.yaml) is not an option of its own
-        key, sep, value = o.lstrip("+~").partition("=")
-        if sep and value.startswith("_") and not key.startswith("hydra") and (conf_dir() / key).is_dir():
-            raise ConfigError(_group_value_error([o]) or f"{key}={value}: unknown option")
+    # a shared part (conf/<group>/_*.yaml) is not an option of its own
+    shared_part = _group_value_error([o for o in overrides if o.partition("=")[2].startswith("_")])
+    if shared_part:
+        raise ConfigError(shared_part)
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
             return compose(

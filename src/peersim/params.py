@@ -323,6 +323,16 @@ def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
         raise ConfigError(f"{path} must be {rng}, got {value}")
 
 
+def unknown_key_message(key: str, allowed: list[str], where: str | None = None) -> str:
+    """The one line for an unknown key: the closest allowed name, and every allowed one in
+    ``where`` (by default the key's parent, or the top level)."""
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    where = where or (key.rsplit(".", 1)[0] if "." in key else "the top level")
+    hint = f"; allowed keys in {where}: {', '.join(allowed)}" if allowed else ""
+    return f"unknown key '{key}'{guess}{hint}"
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
@@ -371,12 +381,8 @@ def _validate_tree(obj: Any, path: str) -> None:
     hints = _hints(type(obj))
     stray = [k for k in vars(obj) if k not in hints]
     if stray:  # an attribute set in Python that is not a parameter (a typo: p.coordinator.ftee = 2)
-        names = [f.name for f in fields]
-        close = difflib.get_close_matches(stray[0], names, n=1)
-        guess = f" (did you mean '{close[0]}'?)" if close else ""
-        where = path or "the top level"
-        raise ConfigError(f"unknown key '{f'{path}.' if path else ''}{stray[0]}'{guess}; allowed keys in "
-                          f"{where}: {', '.join(names)}")
+        key = f"{path}.{stray[0]}" if path else stray[0]
+        raise ConfigError(unknown_key_message(key, [f.name for f in fields]))
     for f in fields:
         value = getattr(obj, f.name)
         key = f"{path}.{f.name}" if path else f.name
