@@ -20,7 +20,7 @@ from peersim.experiments.targets import TargetSpec, plan_run_sets, replicate, se
 from peersim.experiments.validate import run_validate
 from peersim.uncertainty import get_value
 
-FAST = ["experiment.progress=false", "experiment.n_jobs=1", "experiment.charts=false",
+FAST = ["experiment.progress=false", "experiment.n_jobs=1", "output.charts=false",
         "experiment.fresh_seed_check=false"]
 
 
@@ -97,7 +97,7 @@ def test_recovers_one_known_parameter_and_writes_a_config_that_reproduces_it(tmp
     # (the folder given through $PEERSIM_CONFIG_DIRS, as the command sets it from --config-dir)
     monkeypatch.setenv("PEERSIM_CONFIG_DIRS", str(out))
     vparams = load_config(["+experiment=validate", "+calibrated=synthetic", "experiment.replications=2",
-                           "experiment.progress=false", "experiment.n_jobs=1", "experiment.charts=false"])
+                           "experiment.progress=false", "experiment.n_jobs=1", "output.charts=false"])
     vparams.experiment.targets, vparams.experiment.select = targets, list(targets)
     table = run_validate(vparams, ["+calibrated=synthetic"], tmp_path / "val")
     assert table.loc[0, "sim_mean"] == report.loc[0, "fit_mean"]
@@ -119,7 +119,7 @@ def test_recovers_two_known_parameters(tmp_path):
         # referrals do, citizens started no longer respond and a local method finds no direction)
         "+experiment.start={recovery.effect_full_dose_qpr:8.5,coordinator.productive_hours_per_fte_year:1350}",
         "+experiment.bounds={recovery.effect_full_dose_qpr:[2,12],coordinator.productive_hours_per_fte_year:[800,1450]}",
-        "experiment.fresh_seed_check=true", "experiment.charts=true")
+        "experiment.fresh_seed_check=true", "output.charts=true")
     fit = run_calibrate(params, [], tmp_path / "cal")
     assert fit.fitted["recovery.effect_full_dose_qpr"] == pytest.approx(6.0, abs=0.3), fit.evaluations
     assert fit.fitted["coordinator.productive_hours_per_fte_year"] == pytest.approx(1100.0, rel=0.08), fit.evaluations

@@ -56,7 +56,7 @@ BAD_LONG_SWEEPS = {
 }
 # A tiny experiment, run from an empty working directory: its folder is named after it
 EXPERIMENT = ["+experiment=compare_implementations", "experiment.replications=2", "experiment.n_jobs=1",
-              "experiment.arms=[local_coordinator]", "experiment.charts=false", "experiment.progress=false",
+              "experiment.arms=[local_coordinator]", "output.charts=false", "experiment.progress=false",
               "years=1", "municipality=kolding"]
 
 

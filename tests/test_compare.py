@@ -25,7 +25,7 @@ from peersim.model import PeersimModel
 from peersim.streams import make_streams
 from peersim.uncertainty import draw, get_value
 
-FAST = ["years=2", "experiment.n_jobs=1", "experiment.progress=false", "experiment.charts=false"]
+FAST = ["years=2", "experiment.n_jobs=1", "experiment.progress=false", "output.charts=false"]
 
 
 def experiment_params(*overrides: str):
@@ -171,7 +171,7 @@ def test_outputs_are_written_and_the_report_carries_the_numbers(small):
     out, t = small
     for name in ("comparison", "differences", "replications"):
         assert (out / f"{name}.csv").is_file() and (out / f"{name}.parquet").is_file()
-    assert not list(out.glob("*.png")), "experiment.charts=false writes no charts"
+    assert not list(out.glob("*.png")), "output.charts=false writes no charts"
     assert not (out / "summary.json").exists(), "the replication loop writes no per-run files"
     md = (out / "comparison.md").read_text()
     comp = t["comparison"].set_index("arm")

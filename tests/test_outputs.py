@@ -136,7 +136,7 @@ def test_failing_chart_leaves_no_summary(default_run, out_dir, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("chart failed")
 
-    monkeypatch.setattr(peersim.charts, "save_run_charts", broken)
+    monkeypatch.setattr(peersim.charts, "run_charts", broken)
     with pytest.raises(RuntimeError, match="chart failed"):
         default_run.write(out_dir, charts=True)
     assert not (out_dir / "summary.json").exists(), "summary.json survives a write that failed mid-way"

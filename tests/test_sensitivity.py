@@ -332,9 +332,10 @@ def test_reanalyse_reads_danish_csv_samples(tiny_sobol, tmp_path):
     """A folder written with ``output.csv_locale=da`` and no Parquet is reanalysed from its
     semicolon-separated samples and keeps writing them that way."""
     from peersim.experiments.sensitivity import reanalyse
+    from peersim.io import TableFormats
 
     _, res = tiny_sobol
-    write_result(res, tmp_path, parquet=False, csv=True, charts=False, csv_locale="da")
+    write_result(res, tmp_path, output=TableFormats(parquet=False, csv=True, csv_locale="da"), charts=False)
     assert (tmp_path / "samples.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     again = reanalyse(tmp_path, charts=False)
     assert again.indices["ST"].to_numpy() == pytest.approx(res.indices["ST"].to_numpy(), nan_ok=True)

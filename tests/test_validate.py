@@ -163,7 +163,7 @@ def test_validation_report_lists_every_target_with_pass_or_fail_and_charts(tmp_p
 
 
 def test_a_target_whose_runs_cannot_be_set_up_is_not_available_not_faked(tmp_path):
-    table, out = _validate(tmp_path, "experiment.replications=2", "experiment.charts=false",
+    table, out = _validate(tmp_path, "experiment.replications=2", "output.charts=false",
                            "experiment.select=[courses_per_year_partnership]",
                            "experiment.targets.courses_per_year_partnership.overrides=['scenario=no_such_scenario']")
     row = table.iloc[0]

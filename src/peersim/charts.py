@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -13,8 +12,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from peersim.economics import cumulative_cashflow_chart  # noqa: E402
+
 if TYPE_CHECKING:
-    from peersim.simulate import RunResult
+    from peersim.params import PeersimConfig
 
 PERIOD = 4  # weeks per bar in period charts (about a month)
 COLORS = {
@@ -169,29 +170,23 @@ def trial_outcome(citizens: pd.DataFrame, table: pd.DataFrame, label: str = "") 
     return fig
 
 
-def save_run_charts(result: RunResult, out: Path) -> list[Path]:
-    s = result.summary
-    places = " + ".join(m.label for m in result.params.municipalities)
-    label = (f"{result.params.scenario.description}; {places}, seed {s['seed']}, "
-             f"{s['years']} years")
+def run_charts(params: PeersimConfig, summary: dict[str, Any], timeseries: pd.DataFrame,
+               citizens: pd.DataFrame, extra_tables: dict[str, pd.DataFrame]) -> dict[str, Figure]:
+    """The charts of one run, by file name (the economics chart when the run has its cash flow,
+    the trial's when it is a trial)."""
+    places = " + ".join(m.label for m in params.municipalities)
+    label = (f"{params.scenario.description}; {places}, seed {summary['seed']}, "
+             f"{summary['years']} years")
     figs = {
-        "chart_referrals_waiting.png": referrals_and_waiting(result.timeseries, label),
-        "chart_course_starts.png": course_starts(result.timeseries, label),
-        "chart_volunteers.png": volunteer_pool(result.timeseries, label),
-        "chart_qpr.png": qpr_over_time(result.timeseries, result.citizens, label),
+        "chart_referrals_waiting.png": referrals_and_waiting(timeseries, label),
+        "chart_course_starts.png": course_starts(timeseries, label),
+        "chart_volunteers.png": volunteer_pool(timeseries, label),
+        "chart_qpr.png": qpr_over_time(timeseries, citizens, label),
     }
-    if "cashflow" in result.extra_tables:
-        from peersim.economics import cumulative_cashflow_chart
-
+    if "cashflow" in extra_tables:
         figs["chart_economics.png"] = cumulative_cashflow_chart(
-            result.extra_tables["cashflow"],
-            title=f"Costs, payments and savings: {result.params.scenario.name.replace('_', ' ')}, {places}")
-    if "trial" in result.extra_tables:
-        figs["chart_trial.png"] = trial_outcome(result.citizens, result.extra_tables["trial"], label)
-    paths = []
-    for name, fig in figs.items():
-        path = out / name
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths
+            extra_tables["cashflow"],
+            title=f"Costs, payments and savings: {params.scenario.name.replace('_', ' ')}, {places}")
+    if "trial" in extra_tables:
+        figs["chart_trial.png"] = trial_outcome(citizens, extra_tables["trial"], label)
+    return figs

@@ -9,10 +9,7 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +24,7 @@ from peersim.economics import evaluate
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
 from peersim.reporting import summarize
-from peersim.tables import write_csv
+from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 
 
 @dataclass
@@ -43,54 +40,18 @@ class RunResult:
     def write(self, outdir: str | os.PathLike, *, charts: bool | None = None) -> Path:
         """Write the run's files into ``outdir``; ``summary.json`` comes last, so a folder
         without it is an unfinished run, never a result."""
-        out = Path(outdir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").unlink(missing_ok=True)
-        o = self.params.output
-        tables = {"timeseries": self.timeseries, "citizens": self.citizens,
-                  "volunteers": self.volunteers, "courses": self.courses, **self.extra_tables}
-        for name, df in tables.items():
-            if o.parquet:
-                _atomic(out / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-            if o.csv or not o.parquet:
-                _atomic(out / f"{name}.csv", lambda p, df=df: write_csv(df, p, o.csv_locale))
-        if o.charts if charts is None else charts:
-            from peersim.charts import save_run_charts
+        out = begin_result(outdir, "summary.json")
+        write_tables(out, {"timeseries": self.timeseries, "citizens": self.citizens,
+                           "volunteers": self.volunteers, "courses": self.courses, **self.extra_tables},
+                     self.params.output)
+        if self.params.output.charts if charts is None else charts:
+            from peersim.charts import run_charts  # matplotlib only when charts are drawn
 
-            save_run_charts(self, out)
-        _atomic(out / "config.json", lambda p: p.write_text(json.dumps(as_dict(self.params), indent=2)))
-        _atomic(out / "summary.json", lambda p: p.write_text(json.dumps(self.summary, indent=2)))
+            save_figures(out, run_charts(self.params, self.summary, self.timeseries, self.citizens,
+                                         self.extra_tables))
+        write_json(out / "config.json", as_dict(self.params))
+        write_json(out / "summary.json", self.summary)
         return out
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe scalars: NaN becomes null, numpy numbers become Python numbers."""
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def run_summary(params: PeersimConfig) -> dict[str, Any]:
@@ -135,11 +96,11 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
                  "savings_by_subgroup": econ.savings_by_subgroup, "payments": econ.payments}
     summary["peersim_version"] = peersim.__version__
     summary["config_hash"] = config_hash(params)
-    summary = {k: _clean(v) for k, v in summary.items()}
+    summary = json_safe(summary)
     if model.trial is not None:  # scenario=trial: the trial table and the trial_* keys
         from peersim.trial import trial_results
 
         table, trial_keys = trial_results(citizens, params.trial, model.trial.counts())
         extra["trial"] = table
-        summary.update({k: _clean(v) for k, v in trial_keys.items()})
+        summary.update(json_safe(trial_keys))
     return RunResult(params, summary, ts, citizens, volunteers, courses, extra)

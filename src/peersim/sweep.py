@@ -45,7 +45,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -56,7 +55,15 @@ from typing import TYPE_CHECKING, Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from peersim.tables import CSV_LOCALES, write_csv
+from peersim.io import (
+    CSV_LOCALES,
+    TableFormats,
+    TableSettings,
+    save_figure,
+    write_json,
+    write_tables,
+    write_text,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,7 +170,7 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
             params.output.charts = False
         digest = config_hash(params)
         if summary_hash(out) == digest:
-            _write_atomic(out / SKIPPED, "")
+            write_text(out / SKIPPED, "")
             print(f"peersim: skipped {name}: already done with the same configuration")
             return "skipped"
         for stale in (SUMMARY, ERROR, SKIPPED):
@@ -178,7 +185,7 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
                 + "".join(traceback.format_exception(exc)))
         try:
             out.mkdir(parents=True, exist_ok=True)
-            _write_atomic(out / ERROR, text)
+            write_text(out / ERROR, text)
         except OSError as write_error:  # the report must not hide the job's own error
             print(f"peersim: cannot write {out / ERROR}: {write_error}", file=sys.stderr)
         print(f"peersim: job {name} failed: {message} (details in {out / ERROR})", file=sys.stderr)
@@ -211,19 +218,7 @@ def _mark_experiment_done(out: Path, params: PeersimConfig, digest: str) -> None
         return
     data = {"experiment": find(params).name, "peersim_version": peersim.__version__, **data,
             "config_hash": digest}
-    _write_atomic(path, json.dumps(data, indent=2))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_json(path, data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,35 +399,38 @@ def gather(sweep_dir: str | os.PathLike, *,
     return df
 
 
-def csv_locale_of(sweep_dir: Path) -> str:
-    """The sweep's ``output.csv_locale`` (from its ``multirun.yaml``; ``en`` if that is not known)."""
+@dataclass(frozen=True)
+class SweepOutput(TableFormats):
+    """The sweep's ``output`` settings: its table's formats and whether it draws charts."""
+
+    charts: bool = True
+
+
+def output_of(sweep_dir: Path) -> SweepOutput:
+    """The sweep's ``output`` settings (from its ``multirun.yaml``; the defaults where that is
+    not known or a value is not valid)."""
     path = sweep_dir / "multirun.yaml"
     try:
-        locale = _yaml(path)["output"]["csv_locale"] if path.is_file() else "en"
-    except (KeyError, TypeError, OSError, ValueError):
-        return "en"
-    return locale if locale in CSV_LOCALES else "en"
+        node = (_yaml(path) or {}).get("output") if path.is_file() else None
+    except (AttributeError, OSError, ValueError):
+        node = None
+    node = node if isinstance(node, dict) else {}
+    default = SweepOutput()
+    flags = {k: node[k] if isinstance(node.get(k), bool) else getattr(default, k)
+             for k in ("parquet", "csv", "charts")}
+    locale = node.get("csv_locale")
+    return SweepOutput(csv_locale=locale if locale in CSV_LOCALES else "en", **flags)
 
 
-def write_table(sweep_dir: Path, df: pd.DataFrame, csv_locale: str | None = None) -> list[Path]:
-    """``sweep_summary.csv`` and ``.parquet`` at the sweep's root (each replaced atomically); the
-    CSV in the sweep's ``output.csv_locale`` unless ``csv_locale`` is given."""
-    paths = []
-    locale = csv_locale or csv_locale_of(sweep_dir)
-    for ext, write in (("csv", lambda p: write_csv(df, p, locale)),
-                       ("parquet", lambda p: df.to_parquet(p, index=False))):
-        path = sweep_dir / f"{TABLE}.{ext}"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=sweep_dir)
-        os.close(fd)
-        try:
-            write(tmp)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        paths.append(path)
-    return paths
+def csv_locale_of(sweep_dir: Path) -> str:
+    """The sweep's ``output.csv_locale`` (``en`` if that is not known)."""
+    return output_of(sweep_dir).csv_locale
+
+
+def write_table(sweep_dir: Path, df: pd.DataFrame, output: TableSettings | None = None) -> list[Path]:
+    """``sweep_summary.csv`` and/or ``.parquet`` at the sweep's root, in the formats of the
+    sweep's ``output`` settings unless ``output`` is given (:func:`peersim.io.write_tables`)."""
+    return write_tables(sweep_dir, {TABLE: df}, output or output_of(sweep_dir))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +485,7 @@ def write_charts(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
             ax.grid(alpha=0.3)
         fig.suptitle(f"Distribution over {len(ok)} seeds", fontsize=13, fontweight="bold", x=0.01, ha="left")
         fig.tight_layout()
-        paths.append(_save(fig, sweep_dir / f"{CHART_PREFIX}seeds.png"))
+        paths.append(save_figure(fig, sweep_dir / f"{CHART_PREFIX}seeds.png"))
         return paths
     for key in axes_keys:
         others = [k for k in axes_keys if k != key]
@@ -530,7 +528,7 @@ def write_charts(sweep_dir: Path, df: pd.DataFrame) -> list[Path]:
         fig.text(0.01, 0.9, spread, fontsize=9, color="#555555", ha="left")
         fig.tight_layout(rect=(0, 0, 1, 0.92))
         safe = key.replace("/", "_").replace(".", "_")
-        paths.append(_save(fig, sweep_dir / f"{CHART_PREFIX}{safe}.png"))
+        paths.append(save_figure(fig, sweep_dir / f"{CHART_PREFIX}{safe}.png"))
     return paths
 
 
@@ -553,14 +551,6 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (0, v) if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, str(v))
 
 
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 # ---------------------------------------------------------------------------------------------
 # The end of a sweep
 # ---------------------------------------------------------------------------------------------
@@ -571,7 +561,7 @@ class SweepReport:
     counts: dict[str, int] = field(default_factory=dict)   # status -> jobs of the last sweep
     skipped: int = 0
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (job_dir, status, error)
-    table: Path | None = None
+    tables: list[Path] = field(default_factory=list)   # sweep_summary.csv and/or .parquet
     charts: list[Path] = field(default_factory=list)
 
     @property
@@ -590,9 +580,10 @@ def finish(sweep_dir: str | os.PathLike, *, interrupted: bool = False, quiet: bo
     df = gather(sweep_dir, expected=expected)
     report = SweepReport(sweep_dir)
     if not df.empty:
-        report.table = write_table(sweep_dir, df)[0]
+        output = output_of(sweep_dir)
+        report.tables = write_table(sweep_dir, df, output)
         try:
-            report.charts = write_charts(sweep_dir, df)
+            report.charts = write_charts(sweep_dir, df) if output.charts else []
         except Exception as exc:  # a chart must not cost the table or the exit code
             print(f"peersim: sweep charts not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
     mine = df[df["job_dir"].isin({name for name, _ in expected})] if expected is not None else df
@@ -609,7 +600,8 @@ def _print_report(report: SweepReport, total: int, interrupted: bool) -> None:
     ok = report.counts.get("ok", 0)
     parts = [f"{ok} ok" + (f" ({report.skipped} skipped: already done)" if report.skipped else "")]
     parts += [f"{n} {status}" for status, n in sorted(report.counts.items()) if status != "ok"]
-    where = f"{report.sweep_dir / TABLE}.csv/.parquet" if report.table else report.sweep_dir
+    where = (f"{report.sweep_dir / TABLE}." + "/.".join(p.suffix.lstrip(".") for p in report.tables)
+             if report.tables else report.sweep_dir)
     head = "peersim sweep stopped early" if interrupted else "peersim sweep"
     print(f"{head}: {total} jobs: {', '.join(parts)}; table: {where}")
     for chart in report.charts:

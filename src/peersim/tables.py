@@ -1,10 +1,8 @@
-"""CSV files that open in Excel: the separators a locale's Excel expects.
+"""Reading peersim's tables back, in either CSV dialect.
 
-Excel opens a CSV by double-click with the list separator and decimal mark of the computer's
-regional settings. With English settings that is ``,`` and ``.`` (what pandas reads by default);
-with Danish settings it is ``;`` and ``,``, and a file without a byte-order mark is not read as
-UTF-8 (``æ``, ``ø`` and ``å`` come out garbled). ``output.csv_locale`` chooses which of the two a
-run writes; Parquet files do not depend on it.
+A run writes its tables as Parquet and/or CSV (:mod:`peersim.io`); the CSV's separators follow
+``output.csv_locale`` (``en``: what pandas reads by default; ``da``: what Danish Excel opens by
+double-click). :func:`read_csv` reads either back into the same frame as the Parquet file.
 """
 
 from __future__ import annotations
@@ -12,31 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pandas is imported where a table is read (the config and sweep code import this module)
+from peersim.io import CSV_LOCALES, csv_options
+
+if TYPE_CHECKING:  # pandas is imported where a table is read (configuration checks import this module)
     import pandas as pd
 
-CSV_LOCALES: dict[str, dict[str, str]] = {
-    "en": {"sep": ",", "decimal": ".", "encoding": "utf-8"},       # pandas' defaults
-    "da": {"sep": ";", "decimal": ",", "encoding": "utf-8-sig"},   # Danish Excel: semicolons, decimal commas, BOM
-}
-
-
-def csv_options(locale: str) -> dict[str, str]:
-    """The ``to_csv``/``read_csv`` keyword arguments of ``locale`` (``en`` or ``da``)."""
-    try:
-        return CSV_LOCALES[locale]
-    except KeyError:
-        raise ValueError(f"csv locale {locale!r} is not available; choose one of: {', '.join(CSV_LOCALES)}") from None
-
-
-def write_csv(df: pd.DataFrame, path: str | Path, locale: str = "en") -> None:
-    """``df`` as a CSV for ``locale``'s Excel (no index column)."""
-    df.to_csv(path, index=False, **csv_options(locale))
+__all__ = ["CSV_LOCALES", "csv_options", "read_csv"]
 
 
 def read_csv(path: str | Path, locale: str = "en", **kwargs: Any) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv` for ``locale`` (``kwargs`` go to ``pandas.read_csv``
-    and win over the locale's settings)."""
+    """Read a CSV written for ``locale`` (``kwargs`` go to ``pandas.read_csv`` and win over the
+    locale's settings)."""
     import pandas as pd
 
     return pd.read_csv(path, **{**csv_options(locale), **kwargs})

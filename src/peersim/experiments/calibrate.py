@@ -79,7 +79,7 @@ from peersim.experiments.targets import (
     target_stats,
 )
 from peersim.params import ConfigError, PeersimConfig
-from peersim.tables import write_csv
+from peersim.io import begin_result, save_figure, write_tables, write_text
 
 METHODS = ("nelder-mead", "powell")
 # objective of a point at which a target could not be measured (e.g. no citizen started)
@@ -106,7 +106,6 @@ class CalibrateConfig:
     name: str = "fit"
     n_jobs: int = 0
     progress: bool = True
-    charts: bool = True
 
 
 # -- parameters ----------------------------------------------------------------------------------
@@ -399,9 +398,7 @@ def write_calibrated_config(path: Path, parameters: list[Parameter], fitted: dic
     emit(tree, 0)
     text = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    from peersim.simulate import _atomic
-
-    _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+    write_text(path, text)
     return text
 
 
@@ -434,7 +431,7 @@ def fit_tables(parameters: list[Parameter], specs: dict[str, TargetSpec], names:
     return pd.DataFrame(rows), pd.DataFrame(prows)
 
 
-def _markdown(report: pd.DataFrame, ptable: pd.DataFrame, *, cfg: CalibrateConfig, seeds: list[int],
+def _markdown(report: pd.DataFrame, ptable: pd.DataFrame, *, cfg: CalibrateConfig, charts: bool, seeds: list[int],
               start: Evaluation, best: Evaluation, fresh: Evaluation | None, message: str,
               n_evals: int, seconds: float, config_text: str, overrides: list[str]) -> str:
     def f(x: float) -> str:
@@ -511,7 +508,7 @@ def _markdown(report: pd.DataFrame, ptable: pd.DataFrame, *, cfg: CalibrateConfi
         "5th-95th percentile of the replications. fit_evaluations.csv lists every evaluated point.",
         "",
     ]
-    if cfg.charts:
+    if charts:
         lines += ["![calibration](chart_calibration.png)", ""]
     return "\n".join(lines)
 
@@ -541,8 +538,7 @@ def plot_trace(obj: Objective, parameters: list[Parameter], path: Path) -> None:
     a2.set_xlabel("evaluation (parameter point simulated)")
     a2.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # -- the experiment ------------------------------------------------------------------------------
@@ -562,8 +558,6 @@ class FitResult:
 
 def run_calibrate(params: PeersimConfig, overrides: list[str], outdir: Path) -> FitResult:
     """The ``calibrate`` experiment: check, fit, report, write the calibrated config."""
-    from peersim.simulate import _atomic
-
     cfg: CalibrateConfig = params.experiment
     names = check_specs(cfg.targets, cfg.select)
     _check_options(cfg, names)
@@ -583,7 +577,7 @@ def run_calibrate(params: PeersimConfig, overrides: list[str], outdir: Path) -> 
     seconds = time.perf_counter() - t0
     fitted = {p.key: (int(round(best.values[p.key])) if p.is_int else best.values[p.key]) for p in parameters}
 
-    outdir.mkdir(parents=True, exist_ok=True)
+    begin_result(outdir, "fit_report.md")
     config_path = outdir / "calibrated" / f"{cfg.name}.yaml"
     config_text = write_calibrated_config(
         config_path, parameters, fitted, names=names, method=cfg.method, replications=cfg.replications,
@@ -594,14 +588,13 @@ def run_calibrate(params: PeersimConfig, overrides: list[str], outdir: Path) -> 
          **{f"mean:{n}": e.stats[n].mean for n in names}, **{f"z:{n}": e.stats[n].z for n in names},
          "seconds": e.seconds}
         for e in obj.history])
-    for name, df in (("fit_report", report), ("fit_parameters", ptable), ("fit_evaluations", evals)):
-        _atomic(outdir / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-        _atomic(outdir / f"{name}.csv", lambda p, df=df: write_csv(df, p, params.output.csv_locale))
-    if cfg.charts:
+    write_tables(outdir, {"fit_report": report, "fit_parameters": ptable, "fit_evaluations": evals},
+                 params.output)
+    if params.output.charts:
         plot_trace(obj, parameters, outdir / "chart_calibration.png")
-    md = _markdown(report, ptable, cfg=cfg, seeds=seeds, start=start, best=best, fresh=fresh, message=message,
+    md = _markdown(report, ptable, cfg=cfg, charts=params.output.charts, seeds=seeds, start=start, best=best, fresh=fresh, message=message,
                    n_evals=len(obj.history), seconds=seconds, config_text=config_text, overrides=overrides)
-    _atomic(outdir / "fit_report.md", lambda p: p.write_text(md, encoding="utf-8"))
+    write_text(outdir / "fit_report.md", md)
 
     for p in parameters:
         print(f"  {p.key} = {_format_value(p, fitted[p.key])}  (start {_format_value(p, p.start)}, "

@@ -41,7 +41,6 @@ linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (s
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 import zlib
@@ -54,7 +53,7 @@ import pandas as pd
 
 from peersim.experiments import Experiment, compose_variant
 from peersim.params import ConfigError, PeersimConfig, between
-from peersim.tables import write_csv
+from peersim.io import begin_result, write_json, write_tables, write_text
 
 NAME = "compare_implementations"
 ARMS = ("local_coordinator", "partnership", "shared_coordinator")
@@ -123,7 +122,6 @@ class CompareImplementations:
     arms: list[str]
     neighbour: str
     n_jobs: int = field(metadata=between(0, 4096))
-    charts: bool
     progress: bool
 
     def validate(self) -> None:
@@ -191,8 +189,10 @@ def check_overrides(overrides: list[str]) -> None:
 
 
 def common_overrides(overrides: list[str]) -> list[str]:
-    """The command-line overrides that reach every arm (those of the keys the arms set are refused)."""
-    return [o for o in overrides if o.lstrip("+~").split("=", 1)[0] not in ARM_KEYS]
+    """The command-line overrides that reach every arm (those of the keys the arms set are refused),
+    without ``output.*``: those say how files are written, not what the arms compute."""
+    keys = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
+    return [o for o, k in zip(overrides, keys, strict=True) if k not in ARM_KEYS and not k.startswith("output.")]
 
 
 def psa_rng(seed: int, replication: int) -> np.random.Generator:
@@ -385,26 +385,24 @@ def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
     differences = differences_table(reps, arms)
     wall = time.perf_counter() - t0
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    (outdir / "comparison_summary.json").unlink(missing_ok=True)
-    for name, frame in (("comparison", comparison), ("differences", differences), ("replications", reps)):
-        frame.to_parquet(outdir / f"{name}.parquet", index=False)
-        write_csv(frame, outdir / f"{name}.csv", params.output.csv_locale)
+    begin_result(outdir, "comparison_summary.json")
+    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps},
+                 params.output)
     summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
                        neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
                        overrides=common_overrides(overrides))
     from peersim.experiments.compare_charts import report_markdown
 
-    (outdir / "comparison.md").write_text(report_markdown(summary, comparison, differences), encoding="utf-8")
-    if exp.charts:
+    write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences))
+    if params.output.charts:
         from peersim.experiments.compare_charts import save_charts
 
         save_charts(reps, comparison, differences, summary, outdir)
     from peersim.config import as_dict
 
-    (outdir / "config.json").write_text(json.dumps(as_dict(params), indent=2, default=str), encoding="utf-8")
+    write_json(outdir / "config.json", as_dict(params))
     summary["wall_seconds"] = time.perf_counter() - t0
-    (outdir / "comparison_summary.json").write_text(json.dumps(_json_safe(summary), indent=2), encoding="utf-8")
+    write_json(outdir / "comparison_summary.json", summary)
     _print_headline(summary, outdir)
     return summary
 
@@ -495,18 +493,6 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
         out["prob_shared_higher_municipal_net"] = float(
             (paired(reps, "shared_coordinator", "local_coordinator", "net_municipal_dkk") > 0).mean())
     return out
-
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if hasattr(obj, "item"):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _print_headline(summary: dict[str, Any], outdir: Path) -> None:

@@ -104,7 +104,7 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
                              title=f"Municipal net result per arm: {where}", subtitle=sub,
                              xlabel="DKK over the run: SØM savings - outcome payments - own staff costs",
                              below_zero="net loss in {p} of replications")
-    written.append(_save(fig, outdir / "chart_net_municipal.png"))
+    written.append(save_figure(fig, outdir / "chart_net_municipal.png", dpi=130))
 
     funded = [a for a in arms if bool(comparison.loc[comparison["arm"] == a, "contract_active"].iloc[0])]
     if funded:
@@ -113,7 +113,7 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
                                  subtitle=sub + " (arms with a fund contract)",
                                  xlabel="DKK over the run: outcome payments received - costs financed",
                                  below_zero="the fund loses in {p} of replications")
-        written.append(_save(fig, outdir / "chart_net_fund.png"))
+        written.append(save_figure(fig, outdir / "chart_net_fund.png", dpi=130))
 
     contrasts = [(name, a, b) for name, a, b in CONTRASTS if a in arms and b in arms]
     if contrasts:
@@ -123,13 +123,8 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
                                  subtitle=sub + "; same seed in both arms",
                                  xlabel="DKK, difference in the municipal net result (first arm minus second)",
                                  below_zero="first arm worse in {p} of replications")
-        written.append(_save(fig, outdir / "chart_difference_net_municipal.png"))
+        written.append(save_figure(fig, outdir / "chart_difference_net_municipal.png", dpi=130))
     return written
-
-
-def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=130)
-    return path
 
 
 # -- the plain-language report ----------------------------------------------------------------

@@ -98,7 +98,16 @@ import pandas as pd
 
 from peersim.experiments import Experiment
 from peersim.params import ConfigError, DistParams, PeersimConfig, between
-from peersim.tables import read_csv, write_csv
+from peersim.io import (
+    TableFormats,
+    TableSettings,
+    begin_result,
+    save_figure,
+    write_json,
+    write_tables,
+    write_text,
+)
+from peersim.tables import read_csv
 
 DEFAULT_OUTPUTS = ["net_municipal_dkk", "citizens_started", "volunteer_burnouts"]
 INFLUENTIAL = 0.05  # a total-order index below this share of variance is called negligible
@@ -604,60 +613,36 @@ def reanalyse(folder: str | Path, *, outputs: Sequence[str] | None = None, chart
     settings.update(changes, parameters=len(problem.parameters))
     at_median = {s["output"]: s["at_median"] for s in design["stats"]}
     result = analyse(problem, samples, chosen, settings, at_median)
-    write_result(result, out, context=design.get("context", ""),
-                 parquet=(out / "samples.parquet").is_file(), csv=(out / "samples.csv").is_file(), charts=charts,
-                 csv_locale=locale)
+    formats = TableFormats(parquet=(out / "samples.parquet").is_file(), csv=(out / "samples.csv").is_file(),
+                           csv_locale=locale)
+    write_result(result, out, context=design.get("context", ""), output=formats, charts=charts)
     return result
 
 
 # -- writing ---------------------------------------------------------------------------------
-def _write_table(df: pd.DataFrame, out: Path, name: str, parquet: bool, csv: bool, locale: str = "en") -> None:
-    if parquet:
-        df.to_parquet(out / f"{name}.parquet", index=False)
-    if csv or not parquet:
-        write_csv(df, out / f"{name}.csv", locale)
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON: numpy numbers become Python numbers, NaN becomes null."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def chart_name(method: str, output: str) -> str:
     return f"{method}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', output)}.png"
 
 
-def write_result(result: SensitivityResult, outdir: str | Path, *, context: str = "", parquet: bool = True,
-                 csv: bool = True, charts: bool = True, csv_locale: str = "en") -> Path:
+def write_result(result: SensitivityResult, outdir: str | Path, *, context: str = "",
+                 output: TableSettings = TableFormats(), charts: bool = True) -> Path:
     """Tables, the design, one chart per analysed output and ``sensitivity.md`` (written last,
     so a folder without it is an unfinished analysis)."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sensitivity.md").unlink(missing_ok=True)
-    _write_table(result.indices, out, f"{result.method}_indices", parquet, csv, csv_locale)
+    out = begin_result(outdir, "sensitivity.md")
+    tables = {f"{result.method}_indices": result.indices, "samples": result.samples}
     if result.second_order is not None:
-        _write_table(result.second_order, out, "sobol_s2", parquet, csv, csv_locale)
-    _write_table(result.samples, out, "samples", parquet, csv, csv_locale)
-    design = {**result.settings, "context": context, "outputs": result.outputs, "csv_locale": csv_locale,
+        tables["sobol_s2"] = result.second_order
+    write_tables(out, tables, output)
+    design = {**result.settings, "context": context, "outputs": result.outputs, "csv_locale": output.csv_locale,
               "parameters": [{"name": p.name, "dist": p.dist.dist, "lo": p.dist.lo, "hi": p.dist.hi,
                               "mode": p.dist.mode, "mean": p.dist.mean, "sd": p.dist.sd,
                               "relative": p.dist.relative, "source": p.dist.source}
                              for p in result.problem.parameters],
               "stats": result.stats.to_dict(orient="records"), "not_analysed": result.notes}
-    (out / "sensitivity.json").write_text(json.dumps(_json_safe(design), indent=2), encoding="utf-8")
+    write_json(out / "sensitivity.json", design)
     written = []
     if charts:
         from peersim.experiments import _sensitivity_charts as sc
-
-        import matplotlib.pyplot as plt
 
         for k in result.outputs:
             if k in result.notes:
@@ -667,10 +652,9 @@ def write_result(result: SensitivityResult, outdir: str | Path, *, context: str 
             fig = (sc.sobol_tornado(table, k, context, result.settings) if result.method == "sobol"
                    else sc.morris_chart(table, k, context, result.settings, noise_floor=floor))
             name = chart_name(result.method, k)
-            fig.savefig(out / name, dpi=130)
-            plt.close(fig)
+            save_figure(fig, out / name, dpi=130)
             written.append(name)
-    (out / "sensitivity.md").write_text(report_markdown(result, context, written), encoding="utf-8")
+    write_text(out / "sensitivity.md", report_markdown(result, context, written))
     return out
 
 
@@ -973,9 +957,7 @@ def _run(params: PeersimConfig, outdir: Path, method: str) -> SensitivityResult:
     else:
         result = morris(problem, fn, settings.outputs, trajectories=settings.trajectories,
                         levels=settings.levels, **common)
-    o = params.output
-    write_result(result, outdir, context=_context(base), parquet=o.parquet, csv=o.csv, charts=o.charts,
-                 csv_locale=o.csv_locale)
+    write_result(result, outdir, context=_context(base), output=params.output, charts=params.output.charts)
     _print_findings(result, Path(outdir))
     return result
 

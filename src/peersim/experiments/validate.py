@@ -45,7 +45,7 @@ from peersim.experiments.targets import (
     target_stats,
 )
 from peersim.params import ConfigError, PeersimConfig
-from peersim.tables import write_csv
+from peersim.io import begin_result, save_figure, write_tables, write_text
 
 
 @dataclass
@@ -57,7 +57,6 @@ class ValidateConfig:
     replications: int = 40
     n_jobs: int = 0                                               # worker processes; 0: every core
     progress: bool = True
-    charts: bool = True
 
 
 RESULT_PASS, RESULT_FAIL, RESULT_NA = "pass", "FAIL", "not available"
@@ -164,9 +163,7 @@ def plot_groups(table: pd.DataFrame, stats: dict[str, TargetStats | str], outdir
         fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7.5, frameon=False)
         fig.tight_layout(rect=(0, 0.045 if n > 2 else 0.08, 0.97, 1))
         path = outdir / f"validation_{group}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, path))
     return paths
 
 
@@ -234,8 +231,6 @@ def _markdown(table: pd.DataFrame, charts: list[Path], *, overrides: list[str], 
 
 def run_validate(params: PeersimConfig, overrides: list[str], outdir: Path) -> pd.DataFrame:
     """The ``validate`` experiment: measure, tabulate, chart, write; returns the table."""
-    from peersim.simulate import _atomic
-
     cfg: ValidateConfig = params.experiment
     if cfg.replications < 2:
         raise ConfigError(f"experiment.replications must be >= 2 (an interval needs replications), got {cfg.replications}")
@@ -258,14 +253,12 @@ def run_validate(params: PeersimConfig, overrides: list[str], outdir: Path) -> p
                           for i, v in enumerate(st.values)]
     table = validation_table(cfg.targets, names, stats)
     seconds = time.perf_counter() - t0
-    outdir.mkdir(parents=True, exist_ok=True)
-    charts = plot_groups(table, stats, outdir) if cfg.charts else []
+    begin_result(outdir, "validation.md")
+    charts = plot_groups(table, stats, outdir) if params.output.charts else []
     reps = pd.DataFrame(long_rows, columns=["target", "replication", "seed", "value"])
-    for name, df in (("validation", table), ("validation_replications", reps)):
-        _atomic(outdir / f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
-        _atomic(outdir / f"{name}.csv", lambda p, df=df: write_csv(df, p, params.output.csv_locale))
+    write_tables(outdir, {"validation": table, "validation_replications": reps}, params.output)
     md = _markdown(table, charts, overrides=overrides, replications=cfg.replications, seeds=seeds, seconds=seconds)
-    _atomic(outdir / "validation.md", lambda p: p.write_text(md, encoding="utf-8"))
+    write_text(outdir / "validation.md", md)
     for _, r in table.iterrows():
         mark = {RESULT_PASS: "pass", RESULT_FAIL: "FAIL", RESULT_NA: "n/a "}[r["result"]]
         d = _decimals(r["acceptance_lo"], r["acceptance_hi"])
