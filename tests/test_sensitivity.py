@@ -208,7 +208,7 @@ def no_design_runs(monkeypatch):
     (["experiment.outputs=[municipal_net_dkk]"], "did you mean net_municipal_dkk"),
     (["experiment.base_samples=100"], "power of 2"),
     # an option of another experiment: the message lists this experiment's own options
-    (["experiment.trajectories=5"], "allowed keys in experiment (+experiment=sobol): parameters,"),
+    (["experiment.trajectories=5"], "allowed keys in experiment (experiment=sobol): parameters,"),
 ])
 def test_bad_keys_on_the_command_line_fail_with_one_line_before_any_run(overrides, must_name, tmp_path,
                                                                          no_design_runs):

@@ -310,7 +310,7 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
         overrides = base_overrides(task_overrides)
         exp = find(params)
         exp.run(params, overrides, out)
-        print(f"peersim +experiment={exp.name}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
+        print(f"peersim experiment={exp.name}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
         return
     result = run(params)
     result.write(out)
@@ -355,7 +355,9 @@ _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-c
 
 
 def main() -> None:
-    argv = sys.argv[1:]
+    from peersim.config import experiment_override
+
+    sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]
     try:
         precheck(argv)
     except ConfigError as exc:

@@ -148,6 +148,11 @@ def _resolve_type(hint: Any) -> Any:
     return hint
 
 
+MOVED_KEYS = {  # keys that were replaced: what to write instead
+    "experiment.charts": "output.charts (the one switch for the charts of runs, experiments and sweeps)",
+}
+
+
 def explain(exc: BaseException) -> str:
     """One line that names the key and what is allowed, from a Hydra/OmegaConf error."""
     if isinstance(exc, ConfigError):
@@ -178,6 +183,8 @@ def explain(exc: BaseException) -> str:
             where = key[: -len(mapping.group(1)) - 1]
             return (f"unknown key '{key}': to add an entry to {where}, start the override with '+', "
                     f"e.g. +{where}={{{mapping.group(1)}:...}}")
+        if m and key in MOVED_KEYS:
+            return f"unknown key '{key}': use {MOVED_KEYS[key]}"
         if m:
             parent = key.rsplit(".", 1)[0] if "." in key else ""
             fields = _schema_fields(parent) or []
@@ -185,7 +192,7 @@ def explain(exc: BaseException) -> str:
             own = _experiment_named(m.group(2)) if parent == "experiment" and m.lastindex == 2 else None
             if own is not None:  # the chosen experiment's own options, not every experiment's
                 fields = [f.name for f in dataclasses.fields(own.schema)]
-                where = f"experiment (+experiment={own.name})"
+                where = f"experiment (experiment={own.name})"
             return unknown_key_message(key, fields, where)
         m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
         if m:
@@ -273,11 +280,19 @@ def search_dirs(config_dirs: Sequence[str | Path] = ()) -> list[str]:
     return out
 
 
+def experiment_override(override: str) -> str:
+    """``+experiment=<name>`` as ``experiment=<name>``. The ``experiment`` group stands in the
+    defaults list (as ``null``), so ``experiment=<name>`` selects one; Hydra would refuse the
+    ``+`` form (the group is there already), which peersim's documentation long used: both work."""
+    return override[1:] if override.startswith("+experiment=") else override
+
+
 def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False,
                    config_dirs: Sequence[str | Path] = ()) -> DictConfig:
     """Compose ``conf/`` with Hydra-style overrides, e.g. ``["scenario=partnership", "seed=7"]``;
     ``config_dirs`` (and ``$PEERSIM_CONFIG_DIRS``) are searched too, e.g. for ``+calibrated=<name>``."""
     register_schema()
+    overrides = [experiment_override(o) for o in overrides]
     gh = GlobalHydra.instance()
     if gh.is_initialized():
         gh.clear()
