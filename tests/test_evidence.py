@@ -18,6 +18,7 @@ from conftest import CONF, REPO
 from peersim import load_config
 from peersim import evidence as ev
 from peersim.config import group_options
+from peersim.evidence import cli as ev_cli
 
 # Citation forms of documents outside the repository, which the register rejects (built from parts,
 # so that a search of the repository for them finds only real uses)
@@ -174,7 +175,7 @@ def test_a_key_takes_unit_and_source_from_the_key_around_it(tmp_path):
     assert problem.startswith("x.yaml:2: 'g.first' states no source")
     assert ev.entry_problems(entries["g.flag"]) == []
     social = entries["g.money.social"]
-    assert ev.quality_of(social)[0] == "published" and ev._unit_of(social) == "DKK per success"
+    assert ev.quality_of(social)[0] == "published" and ev.unit_of(social) == "DKK per success"
     health = entries["g.money.health"]
     assert health.comment.unit == "QPR-15 points" and health.comment.tag == "assumption"
     assert health.comment.note == "mainly admissions, see the next line"
@@ -318,7 +319,7 @@ def test_values_are_formatted_for_reading():
 
 
 def test_check_detects_a_stale_register(tmp_path, monkeypatch, register, capsys):
-    monkeypatch.setattr(ev, "build_register", lambda *a, **k: register)
+    monkeypatch.setattr(ev_cli, "build_register", lambda *a, **k: register)
     out = tmp_path / "docs"
     assert ev.main(["--check", "--out", str(out)]) == 1, "--check passed without any files"
     assert ev.main(["--out", str(out)]) == 0

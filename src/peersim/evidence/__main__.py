@@ -1,0 +1,7 @@
+"""``python -m peersim.evidence``: the same as ``peersim-register``."""
+
+import sys
+
+from peersim.evidence.cli import main
+
+sys.exit(main())
