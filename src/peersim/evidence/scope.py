@@ -17,7 +17,7 @@ EXCLUDED_GROUPS = ("uncertainty", "experiment", "hydra")
 # Leaves of the configuration that are run settings, not parameters with evidence behind them.
 SETTINGS: dict[str, str] = {
     "seed": "random seed of a run; the same configuration and seed give identical outputs",
-    "output.*": "which files a run writes",
+    "output.*": "which files a run, an experiment or a sweep writes",
     "scenario.name": "name of the selected scenario",
     "scenario.implementation": "which implementation model the scenario is (selects its costs)",
     "scenario.description": "one-line description of the scenario",

@@ -222,7 +222,7 @@ def plan_run_sets(specs: dict[str, TargetSpec], names: Sequence[str], user_overr
             continue
         trial = rs.params.trial
         extra = [m.name for m in rs.params.municipalities if m.name not in trial.sites] if trial.enabled else []
-        if extra:  # the command line's municipality joins the trial (README, The trial: Sites)
+        if extra:  # the command line's municipality joins the trial (docs/trial.md, What it does: Sites)
             print(f"note: {', '.join(extra)} (the command line's municipality) is a site of the trial in the runs "
                   f"of {', '.join(rs.targets)}, besides the published trial's {len(trial.sites)} sites")
     return list(sets.values())
