@@ -16,16 +16,11 @@ import pytest
 
 from peersim import ConfigError, load_config
 from peersim.experiments import run_experiment
-from peersim.experiments.sensitivity import (
-    ModelEvaluation,
-    Parameter,
-    Problem,
-    close_matches,
-    model_problem,
-    morris,
-    sobol,
-    write_result,
-)
+from peersim.experiments.sensitivity.design import ModelEvaluation, morris, sobol
+from peersim.experiments.sensitivity.experiment import model_problem, run_sobol
+from peersim.experiments.sensitivity.folder import reanalyse, write_result
+from peersim.experiments.sensitivity.noise import morris_noise_floor, seed_noise_share, seed_noise_variance
+from peersim.experiments.sensitivity.problem import Parameter, Problem, close_matches
 from peersim.params import DistParams
 
 
@@ -121,8 +116,6 @@ def test_common_random_numbers_leave_no_noise_in_the_indices():
 def test_seed_noise_share_counts_only_luck_that_differs_between_points():
     """y[i, r] = f(i) + c(r) + e(i, r): the seed effect c (common random numbers) cancels; the
     share is Var(e) / (Var(e) + Var(f))."""
-    from peersim.experiments.sensitivity import morris_noise_floor, seed_noise_share, seed_noise_variance
-
     rng = np.random.default_rng(1)
     f = rng.normal(0, 2.0, size=(4000, 1))           # parameters' part, variance 4
     c = np.array([[0.0, 10.0, -7.0]])                # luck shared by every point
@@ -231,7 +224,6 @@ def test_bad_keys_on_the_command_line_fail_with_one_line_before_any_run(override
     ({"bounds": {"volunteers.supervision_buffer": [0.5, 0.1]}}, "must be [lo, hi] with numbers lo < hi"),
 ])
 def test_bad_settings_fail_with_one_line_before_any_run(settings, must_name, make_params, tmp_path, no_design_runs):
-    from peersim.experiments.sensitivity import run_sobol
     from peersim.params import validate
 
     params = make_params("+experiment=sobol", "years=1")
@@ -312,8 +304,6 @@ def test_reanalyse_redoes_the_analysis_from_the_folder(tiny_sobol, tmp_path):
     a lower confidence level gives the same indices with narrower intervals."""
     import shutil
 
-    from peersim.experiments.sensitivity import reanalyse
-
     out, res = tiny_sobol
     copy_dir = tmp_path / "copy"
     shutil.copytree(out, copy_dir)
@@ -331,7 +321,6 @@ def test_reanalyse_redoes_the_analysis_from_the_folder(tiny_sobol, tmp_path):
 def test_reanalyse_reads_danish_csv_samples(tiny_sobol, tmp_path):
     """A folder written with ``output.csv_locale=da`` and no Parquet is reanalysed from its
     semicolon-separated samples and keeps writing them that way."""
-    from peersim.experiments.sensitivity import reanalyse
     from peersim.io import TableFormats
 
     _, res = tiny_sobol
@@ -418,3 +407,44 @@ def test_the_progress_line_can_be_switched_off(name, make_params):
 
     assert load_config([f"+experiment={name}"]).experiment.progress is True
     assert load_config([f"+experiment={name}", "experiment.progress=false"]).experiment.progress is False
+
+
+# -- the package -------------------------------------------------------------------------------
+def test_the_package_keeps_its_public_names_and_experiments():
+    """``peersim.experiments.sensitivity`` still offers what the README and reports name
+    (``reanalyse``, ``sobol``, ``Problem``, ...), and the experiments package finds both experiments."""
+    import peersim.experiments.sensitivity as sens
+    from peersim.experiments import all_experiments
+
+    assert {"Problem", "Parameter", "sobol", "morris", "reanalyse", "write_result", "ModelEvaluation",
+            "model_problem", "run_sobol", "run_morris", "close_matches", "EXPERIMENTS"} <= set(sens.__all__)
+    assert all(hasattr(sens, name) for name in sens.__all__)
+    found = all_experiments()
+    assert found["sobol"].schema is sens.SobolExperiment and found["morris"].run is sens.run_morris
+
+
+def test_the_modules_import_each_other_without_cycles():
+    """Each module imports its siblings directly (never the package, whose ``__init__`` imports
+    them all), function-level imports included, and the sibling imports form no cycle."""
+    import ast
+    from graphlib import TopologicalSorter
+    from pathlib import Path
+
+    import peersim.experiments.sensitivity as sens
+
+    package = sens.__name__
+    folder = Path(sens.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        if path.stem == "__init__":
+            continue
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+        assert package not in imported, f"{path.name} imports the package {package} itself"
+        graph[path.stem] = {m.rsplit(".", 1)[1] for m in imported if m.rsplit(".", 1)[0] == package}
+    assert len(graph) >= 8
+    tuple(TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
