@@ -15,7 +15,9 @@ from test_config import unsourced_defaults
 from peersim import ConfigError, load_config
 from peersim.cli import config_dirs, precheck
 from peersim.experiments import run_experiment
-from peersim.experiments.calibrate import Objective, keys_set_per_variant, resolve_parameters, run_calibrate, unit_of
+from peersim.experiments.calibrate import run_calibrate
+from peersim.experiments.calibrate.fit import Objective
+from peersim.experiments.calibrate.parameters import keys_set_per_variant, resolve_parameters, unit_of
 from peersim.experiments.targets import TargetSpec, plan_run_sets, replicate, seeds_for, target_stats
 from peersim.experiments.validate import run_validate
 from peersim.uncertainty import get_value

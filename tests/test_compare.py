@@ -13,14 +13,10 @@ import pytest
 
 from peersim import ConfigError, load_config, run
 from peersim.experiments import base_overrides, run_experiment
-from peersim.experiments.compare import (
-    ARMS,
-    METRIC_KEYS,
-    build_configs,
-    municipality_figures,
-    paired,
-    psa_rng,
-)
+from peersim.experiments.compare.arms import ARMS, METRIC_KEYS, paired
+from peersim.experiments.compare.charts import save_charts
+from peersim.experiments.compare.report import report_title
+from peersim.experiments.compare.runs import build_configs, municipality_figures, psa_rng
 from peersim.model import PeersimModel
 from peersim.streams import make_streams
 from peersim.uncertainty import draw, get_value
@@ -301,6 +297,16 @@ def test_the_default_scenario_is_no_override(small):
     assert json.loads((out / "comparison_summary.json").read_text())["overrides"] == ["years=2"]
 
 
+
+def test_the_charts_are_drawn_from_the_tables(small, tmp_path):
+    """The three charts (drawn with output.charts=true) come from the tables and the headline alone."""
+    out, tables = small
+    summary = json.loads((out / "comparison_summary.json").read_text())
+    paths = save_charts(tables["replications"], tables["comparison"], tables["differences"], summary, tmp_path)
+    assert [p.name for p in paths] == ["chart_net_municipal.png", "chart_net_fund.png",
+                                       "chart_difference_net_municipal.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
 @pytest.fixture(scope="module")
 def two_arms(tmp_path_factory):
     """Own and shared coordinator only, with a global override (coordinator.fte=2)."""
@@ -320,8 +326,6 @@ def test_the_report_title_names_the_arms_that_ran(small, two_arms):
 
 
 def test_report_title_for_one_two_and_three_arms():
-    from peersim.experiments.compare_charts import report_title
-
     assert report_title("Kolding", ["Local partnership"]) == "Kolding: local partnership"
     assert (report_title("Kolding", ["Own local coordinator", "Local partnership"])
             == "Kolding: own local coordinator or local partnership?")

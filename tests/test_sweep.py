@@ -243,6 +243,19 @@ def test_finish_reports_failures_and_writes_the_table(tmp_path, capsys):
     assert sweep.main([str(tmp_path)]) == 1
 
 
+def test_python_m_peersim_sweep_rebuilds_a_sweeps_table(tmp_path):
+    """``python -m peersim.sweep <folder>`` (the package's __main__) gathers a folder by hand."""
+    import subprocess
+    import sys
+
+    _fake_job(tmp_path, "seed=0", 0, ["seed=0"], {"citizens_started": 7})
+    _fake_job(tmp_path, "seed=1", 1, ["seed=1"], None, error="RuntimeError: no")
+    r = subprocess.run([sys.executable, "-m", "peersim.sweep", str(tmp_path), str(tmp_path / "nowhere")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr  # a missing folder outranks a failed job
+    assert "no sweep folder" in r.stderr and "seed=1: RuntimeError: no" in r.stderr
+    assert pd.read_parquet(tmp_path / "sweep_summary.parquet")["status"].tolist() == ["ok", "failed"]
+
 def test_run_job_records_a_failure_instead_of_raising(tmp_path, make_params, capsys):
     params = make_params(YEARS)
 

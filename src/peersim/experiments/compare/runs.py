@@ -1,48 +1,16 @@
-"""Compare implementations: own local coordinator, local partnership, coordinator shared with a neighbour.
+"""The runs of ``compare_implementations``: each arm's configuration, one replication, the headline.
 
-    peersim +experiment=compare_implementations                              # Fredericia, 200 replications
-    peersim +experiment=compare_implementations experiment.replications=500 municipality=kolding
-    peersim +experiment=compare_implementations experiment.psa=true           # parameters drawn per replication
-
-The planner's question (docs/domain.md, "Two ways to implement it"): what do citizens, volunteers, the
-municipality and the fund get from an own coordinator rather than a partnership, and how sure is
-that? Every arm runs in the municipality the user chose, with the user's overrides, and differs
-only in how the programme is implemented:
-
-* ``local_coordinator``: ``scenario=local_coordinator`` (an own coordinator, financed by the fund);
-* ``partnership``: ``scenario=partnership`` (no coordinator, the municipality carries every cost);
-* ``shared_coordinator``: ``scenario=local_coordinator shared_with=[<neighbour>]``: one coordinator
-  serves the user's municipality and a neighbour (``experiment.neighbour``, by default the
-  preset's neighbour in :data:`DEFAULT_NEIGHBOURS`).
-
-**Common random numbers.** Replication ``r`` runs every arm with the seed ``seed + r``, so the
-arms share their random streams (:mod:`peersim.streams`) and the differences between arms are
-paired: the replication-to-replication noise common to both arms cancels out of the difference.
-With ``experiment.psa=true`` the uncertain parameters of ``conf/uncertainty/default.yaml`` are
-drawn once per replication, from a generator seeded by (``PSA_STREAM``, seed, r), and the same
-draw is applied to every arm (relative parameters multiply what each arm's scenario sets).
-
-**The user's municipality in the shared arm.** A shared coordinator's run covers two
-municipalities. The figures reported for an arm are always those of the *user's* municipality
-(:func:`municipality_figures`): exactly what is recorded per municipality (its citizens, their
-successes and waiting, its SØM savings, its outcome payments, its own staff time for referral and
-the steering group) and, for what the two share (the coordinator, training, premises and the
-volunteer pool, i.e. programme cost, the fund's financed cost, volunteers recruited and burnouts),
-its share of the citizens who started a course. In a one-municipality arm the share is 1 and the
-figures equal the run's ``summary.json``. The whole run's figures are kept as ``*_all`` columns of
-the replication table.
-
-Outputs (in the run folder): ``comparison``, ``differences`` and ``replications`` as CSV and
-Parquet, ``comparison_summary.json`` (written last), ``comparison.md`` and three PNG charts.
-The 90% interval is the 5th to the 95th percentile over replications (``numpy.percentile``,
-linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (sd / sqrt(n)).
+Every arm is the user's configuration with the arm's overrides on top (:func:`arm_variant`);
+replication ``r`` runs every arm with the seed ``seed + r`` and, with ``experiment.psa=true``,
+the same parameter draw (:func:`psa_rng`). :func:`replicate` runs one configuration and returns
+the user's municipality's figures (:func:`municipality_figures`) and the whole run's;
+:func:`headline` is ``comparison_summary.json``. See :mod:`peersim.experiments.compare`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,59 +19,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.experiments import Experiment, compose_variant
-from peersim.params import ConfigError, PeersimConfig, between
-from peersim.io import begin_result, write_json, write_tables, write_text
-
-NAME = "compare_implementations"
-ARMS = ("local_coordinator", "partnership", "shared_coordinator")
-ARM_LABELS = {
-    "local_coordinator": "Own local coordinator",
-    "partnership": "Local partnership",
-    "shared_coordinator": "Coordinator shared with {neighbour}",
-}
-# Default neighbour per municipality preset, for the shared-coordinator arm. The presets are the
-# trial municipalities plus Kolding; where a preset has no neighbouring preset, the nearest one of
-# comparable size is used (documented in conf/experiment/compare_implementations.yaml).
-DEFAULT_NEIGHBOURS = {
-    "fredericia": "kolding",     # adjacent (Trekantområdet)
-    "kolding": "fredericia",     # adjacent
-    "rodovre": "gladsaxe",       # both western Copenhagen suburbs, a few km apart
-    "gladsaxe": "rodovre",
-    "helsingor": "gladsaxe",     # nearest preset in the Capital Region (its neighbours have no preset)
-    "copenhagen": "rodovre",     # adjacent
-    "generic": "fredericia",     # a mid-sized municipality (not a geographic neighbour)
-}
-# Paired differences reported: (name, minuend arm, subtrahend arm)
-CONTRASTS = (
-    ("local_coordinator - partnership", "local_coordinator", "partnership"),
-    ("shared_coordinator - local_coordinator", "shared_coordinator", "local_coordinator"),
+from peersim.config import group_options
+from peersim.experiments import compose_variant
+from peersim.experiments.compare.arms import (
+    ARMS,
+    CONTRASTS,
+    DEFAULT_NEIGHBOURS,
+    METRIC_KEYS,
+    NAME,
+    paired,
 )
+from peersim.params import ConfigError, PeersimConfig, between
+from peersim.uncertainty import apply_draw, draw
+
 # The stream of PSA draws, distinct from every model stream (peersim.streams)
 PSA_STREAM = zlib.crc32(b"peersim.compare_implementations.psa")
-Q_LO, Q_HI = 5.0, 95.0
-
-# (key, unit, label): the outputs summarised per arm, all for the user's municipality
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("citizens_started", "persons", "Citizens who started a course"),
-    ("citizens_completed", "persons", "Citizens who completed a course"),
-    ("successes", "persons", "Attributable successes (SØM sense)"),
-    ("volunteers_recruited", "persons", "Volunteers needed (recruited)"),
-    ("volunteer_burnouts", "events", "Volunteer burnouts (pauses)"),
-    ("mean_wait_weeks", "weeks", "Mean wait, referral to course start"),
-    ("cost_total_dkk", "DKK", "Programme cost, all payers"),
-    ("municipal_payments_dkk", "DKK", "Outcome payments to the fund"),
-    ("cost_municipal_own_dkk", "DKK", "Municipality's own costs"),
-    ("municipal_cost_dkk", "DKK", "Municipal cost (payments + own costs)"),
-    ("savings_social_dkk", "DKK", "Savings: social services"),
-    ("savings_health_dkk", "DKK", "Savings: health"),
-    ("savings_employment_dkk", "DKK", "Savings: employment"),
-    ("savings_total_dkk", "DKK", "Savings: total (SØM)"),
-    ("net_municipal_dkk", "DKK", "Municipal net result"),
-    ("net_per_citizen_dkk", "DKK per started citizen", "Municipal net per started citizen"),
-    ("fund_net_dkk", "DKK", "Fund net result"),
-)
-METRIC_KEYS = tuple(m[0] for m in METRICS)
 # whole-run figures kept in the replication table as <key>_all (both municipalities in the shared arm)
 ALL_KEYS = ("citizens_started", "citizens_completed", "successes", "volunteers_recruited",
             "volunteer_burnouts", "cost_total_dkk", "municipal_payments_dkk", "savings_total_dkk",
@@ -133,8 +63,6 @@ class CompareImplementations:
         if len(set(self.arms)) != len(self.arms):
             raise ValueError(f"experiment.arms lists an arm twice: {list(self.arms)}")
         if self.neighbour != "auto":
-            from peersim.config import group_options
-
             options = group_options("municipality")
             if self.neighbour not in options:
                 raise ValueError(f"experiment.neighbour='{self.neighbour}' is not a municipality preset; "
@@ -211,8 +139,6 @@ def build_configs(params: PeersimConfig, overrides: list[str]) -> tuple[
     draws: list[dict[str, float]] = []
     keys: list[tuple[str, int]] = []
     configs: list[PeersimConfig] = []
-    from peersim.uncertainty import apply_draw, draw
-
     spec_source = bases[exp.arms[0]]
     for r in range(exp.replications):
         values = draw(spec_source, psa_rng(params.seed, r)) if exp.psa else {}
@@ -296,7 +222,9 @@ def municipality_figures(result: Any, name: str) -> dict[str, float]:
 
 def replicate(params: PeersimConfig) -> dict[str, Any]:
     """Run one configuration and return the user's municipality's figures and the whole run's.
-    No files are written (the replication loop of :func:`run_compare`)."""
+    No files are written (the replication loop of :func:`~peersim.experiments.compare.run_compare`)."""
+    # Imported here, not at the top: peersim.simulate loads Mesa and the model (~0.7 s), and every
+    # experiment module is imported whenever the experiment schemas are registered.
     from peersim.simulate import run
 
     result = run(params)
@@ -308,106 +236,8 @@ def replicate(params: PeersimConfig) -> dict[str, Any]:
     return row
 
 
-# -- statistics -------------------------------------------------------------------------------
-def describe(values: np.ndarray) -> dict[str, float]:
-    """Mean, Monte-Carlo standard error of the mean, 5th and 95th percentile (NaNs ignored)."""
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return {"mean": math.nan, "se": math.nan, "p05": math.nan, "p95": math.nan}
-    se = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-    lo, hi = np.percentile(v, [Q_LO, Q_HI])
-    return {"mean": float(v.mean()), "se": se, "p05": float(lo), "p95": float(hi)}
-
-
-def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]) -> pd.DataFrame:
-    """One row per arm: for every metric its mean, 5th and 95th percentile (and the standard error
-    of the two net results), and the probabilities of a net loss."""
-    rows = []
-    for arm in arms:
-        sub = reps[reps["arm"] == arm]
-        row: dict[str, Any] = {"arm": arm, "label": labels[arm], "municipality": sub["municipality"].iloc[0],
-                               "replications": len(sub)}
-        for key in METRIC_KEYS:
-            d = describe(sub[key].to_numpy())
-            row[f"{key}_mean"], row[f"{key}_p05"], row[f"{key}_p95"] = d["mean"], d["p05"], d["p95"]
-            if key in ("net_municipal_dkk", "fund_net_dkk"):
-                row[f"{key}_se"] = d["se"]
-        row["prob_net_loss_municipality"] = float((sub["net_municipal_dkk"] < 0).mean())
-        row["prob_net_loss_fund"] = float((sub["fund_net_dkk"] < 0).mean())
-        row["contract_active"] = bool(sub["contract_active"].all())
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def paired(reps: pd.DataFrame, a: str, b: str, key: str) -> np.ndarray:
-    """Per-replication differences ``a - b`` of ``key`` (rows matched on the replication number)."""
-    wide = reps.pivot(index="replication", columns="arm", values=key)
-    return (wide[a] - wide[b]).to_numpy(dtype=float)
-
-
-def differences_table(reps: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
-    """Paired differences for every contrast whose two arms ran: one row per contrast and metric."""
-    rows = []
-    for name, a, b in CONTRASTS:
-        if a not in arms or b not in arms:
-            continue
-        for key, unit, label in METRICS:
-            diff = paired(reps, a, b, key)
-            d = describe(diff)
-            valid = diff[~np.isnan(diff)]
-            rows.append({"contrast": name, "arm_a": a, "arm_b": b, "metric": key, "unit": unit, "label": label,
-                         "mean": d["mean"], "se": d["se"], "p05": d["p05"], "p95": d["p95"],
-                         "prob_positive": float((valid > 0).mean()) if valid.size else math.nan,
-                         "replications": int(valid.size)})
-    return pd.DataFrame(rows, columns=["contrast", "arm_a", "arm_b", "metric", "unit", "label", "mean", "se",
-                                       "p05", "p95", "prob_positive", "replications"])
-
-
-# -- the experiment ---------------------------------------------------------------------------
-def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> dict[str, Any]:
-    """Run every arm ``experiment.replications`` times with common random numbers and write the
-    comparison (tables, summary, report, charts) into ``outdir``. Returns the headline summary."""
-    from peersim.experiments._runner import default_jobs, run_many
-
-    t0 = time.perf_counter()
-    exp: CompareImplementations = params.experiment
-    arms = list(exp.arms)
-    keys, configs, draws = build_configs(params, overrides)  # every input check, before any run or file
-    neighbour = neighbour_of(params) if "shared_coordinator" in arms else None
-    neighbour_label = _label_of(configs, neighbour)
-    labels = {a: ARM_LABELS[a].format(neighbour=neighbour_label) for a in arms}
-    n_jobs = default_jobs(exp.n_jobs)
-    summaries = run_many(configs, n_jobs=n_jobs, label=f"{NAME} ({len(arms)} arms x {exp.replications})",
-                         progress=exp.progress, fn=replicate)
-    reps = _replication_table(keys, configs, draws, summaries, params)
-    comparison = comparison_table(reps, arms, labels)
-    differences = differences_table(reps, arms)
-    wall = time.perf_counter() - t0
-
-    begin_result(outdir, "comparison_summary.json")
-    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps},
-                 params.output)
-    summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
-                       neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
-                       overrides=common_overrides(overrides))
-    from peersim.experiments.compare_charts import report_markdown
-
-    write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences))
-    if params.output.charts:
-        from peersim.experiments.compare_charts import save_charts
-
-        save_charts(reps, comparison, differences, summary, outdir)
-    from peersim.config import as_dict
-
-    write_json(outdir / "config.json", as_dict(params))
-    summary["wall_seconds"] = time.perf_counter() - t0
-    write_json(outdir / "comparison_summary.json", summary)
-    _print_headline(summary, outdir)
-    return summary
-
-
-def _label_of(configs: list[PeersimConfig], neighbour: str | None) -> str | None:
+# -- the replication table and the headline ---------------------------------------------------
+def neighbour_display_name(configs: list[PeersimConfig], neighbour: str | None) -> str | None:
     """The display name of the neighbour (e.g. Helsingør for helsingor)."""
     if neighbour is None:
         return None
@@ -418,8 +248,8 @@ def _label_of(configs: list[PeersimConfig], neighbour: str | None) -> str | None
     return neighbour
 
 
-def _replication_table(keys: list[tuple[str, int]], configs: list[PeersimConfig], draws: list[dict[str, float]],
-                       summaries: pd.DataFrame, params: PeersimConfig) -> pd.DataFrame:
+def replication_table(keys: list[tuple[str, int]], configs: list[PeersimConfig], draws: list[dict[str, float]],
+                      summaries: pd.DataFrame, params: PeersimConfig) -> pd.DataFrame:
     """The tidy per-replication table: arm, replication, seed, drawn values (``psa.<key>``, as drawn:
     multipliers for relative parameters), the user's municipality's outputs and the whole run's."""
     front = pd.DataFrame({
@@ -495,7 +325,7 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
     return out
 
 
-def _print_headline(summary: dict[str, Any], outdir: Path) -> None:
+def print_headline(summary: dict[str, Any], outdir: Path) -> None:
     arms = summary["arms"]
     lines = [f"{NAME}: {summary['municipality_label']}, {summary['replications']} replications"
              f"{' with parameter uncertainty' if summary['psa'] else ''}, {summary['years']} years"]
@@ -508,14 +338,3 @@ def _print_headline(summary: dict[str, Any], outdir: Path) -> None:
         lines.append(f"  P(own coordinator gives the municipality a higher net than a partnership) = "
                      f"{summary['prob_local_coordinator_higher_municipal_net']:.0%}")
     print("\n".join(lines))
-
-
-EXPERIMENTS = [
-    Experiment(
-        name=NAME,
-        schema=CompareImplementations,
-        run=run_compare,
-        description="Own local coordinator vs local partnership vs a coordinator shared with a neighbour, "
-                    "paired replications (common random numbers), optional parameter uncertainty",
-    )
-]

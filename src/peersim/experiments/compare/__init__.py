@@ -1,0 +1,147 @@
+"""Compare implementations: own local coordinator, local partnership, coordinator shared with a neighbour.
+
+    peersim +experiment=compare_implementations                              # Fredericia, 200 replications
+    peersim +experiment=compare_implementations experiment.replications=500 municipality=kolding
+    peersim +experiment=compare_implementations experiment.psa=true           # parameters drawn per replication
+
+The planner's question (docs/domain.md, "Two ways to implement it"): what do citizens, volunteers, the
+municipality and the fund get from an own coordinator rather than a partnership, and how sure is
+that? Every arm runs in the municipality the user chose, with the user's overrides, and differs
+only in how the programme is implemented:
+
+* ``local_coordinator``: ``scenario=local_coordinator`` (an own coordinator, financed by the fund);
+* ``partnership``: ``scenario=partnership`` (no coordinator, the municipality carries every cost);
+* ``shared_coordinator``: ``scenario=local_coordinator shared_with=[<neighbour>]``: one coordinator
+  serves the user's municipality and a neighbour (``experiment.neighbour``, by default the
+  preset's neighbour in :data:`DEFAULT_NEIGHBOURS`).
+
+**Common random numbers.** Replication ``r`` runs every arm with the seed ``seed + r``, so the
+arms share their random streams (:mod:`peersim.streams`) and the differences between arms are
+paired: the replication-to-replication noise common to both arms cancels out of the difference.
+With ``experiment.psa=true`` the uncertain parameters of ``conf/uncertainty/default.yaml`` are
+drawn once per replication, from a generator seeded by (``PSA_STREAM``, seed, r), and the same
+draw is applied to every arm (relative parameters multiply what each arm's scenario sets).
+
+**The user's municipality in the shared arm.** A shared coordinator's run covers two
+municipalities. The figures reported for an arm are always those of the *user's* municipality
+(:func:`municipality_figures`): exactly what is recorded per municipality (its citizens, their
+successes and waiting, its SØM savings, its outcome payments, its own staff time for referral and
+the steering group) and, for what the two share (the coordinator, training, premises and the
+volunteer pool, i.e. programme cost, the fund's financed cost, volunteers recruited and burnouts),
+its share of the citizens who started a course. In a one-municipality arm the share is 1 and the
+figures equal the run's ``summary.json``. The whole run's figures are kept as ``*_all`` columns of
+the replication table.
+
+Outputs (in the run folder): ``comparison``, ``differences`` and ``replications`` as CSV and
+Parquet, ``comparison_summary.json`` (written last), ``comparison.md`` and three PNG charts.
+The 90% interval is the 5th to the 95th percentile over replications (``numpy.percentile``,
+linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (sd / sqrt(n)).
+
+**Modules.** :mod:`~.arms` (the arms, labels, metrics and contrasts, and paired differences),
+:mod:`~.runs` (the settings, each arm's configuration, PSA draws, one replication, the replication
+table and the headline), :mod:`~.report` (the comparison and differences tables and
+``comparison.md``) and :mod:`~.charts` (the PNG charts); this package runs them in order
+(:func:`run_compare`) and exposes the experiment (``EXPERIMENTS``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from peersim.config import as_dict
+from peersim.experiments import Experiment, _runner
+from peersim.experiments.compare.arms import (
+    ARM_LABELS,
+    ARMS,
+    CONTRASTS,
+    DEFAULT_NEIGHBOURS,
+    METRIC_KEYS,
+    METRICS,
+    NAME,
+    paired,
+)
+from peersim.experiments.compare.charts import save_charts
+from peersim.experiments.compare.report import (
+    Q_HI,
+    Q_LO,
+    comparison_table,
+    describe,
+    differences_table,
+    report_markdown,
+)
+from peersim.experiments.compare.runs import (
+    ALL_KEYS,
+    ARM_KEYS,
+    PSA_STREAM,
+    RUN_KEYS,
+    CompareImplementations,
+    arm_variant,
+    build_configs,
+    check_overrides,
+    common_overrides,
+    headline,
+    municipality_figures,
+    neighbour_display_name,
+    neighbour_of,
+    print_headline,
+    psa_rng,
+    replicate,
+    replication_table,
+)
+from peersim.io import begin_result, write_json, write_tables, write_text
+from peersim.params import PeersimConfig
+
+__all__ = [
+    "ALL_KEYS", "ARMS", "ARM_KEYS", "ARM_LABELS", "CONTRASTS", "DEFAULT_NEIGHBOURS", "EXPERIMENTS", "METRICS",
+    "METRIC_KEYS", "NAME", "PSA_STREAM", "Q_HI", "Q_LO", "RUN_KEYS", "CompareImplementations", "arm_variant",
+    "build_configs", "check_overrides", "common_overrides", "comparison_table", "describe", "differences_table",
+    "headline", "municipality_figures", "neighbour_of", "paired", "psa_rng", "replicate", "report_markdown",
+    "run_compare", "save_charts",
+]
+
+
+def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> dict[str, Any]:
+    """Run every arm ``experiment.replications`` times with common random numbers and write the
+    comparison (tables, summary, report, charts) into ``outdir``. Returns the headline summary."""
+    t0 = time.perf_counter()
+    exp: CompareImplementations = params.experiment
+    arms = list(exp.arms)
+    keys, configs, draws = build_configs(params, overrides)  # every input check, before any run or file
+    neighbour = neighbour_of(params) if "shared_coordinator" in arms else None
+    neighbour_label = neighbour_display_name(configs, neighbour)
+    labels = {a: ARM_LABELS[a].format(neighbour=neighbour_label) for a in arms}
+    n_jobs = _runner.default_jobs(exp.n_jobs)
+    summaries = _runner.run_many(configs, n_jobs=n_jobs, label=f"{NAME} ({len(arms)} arms x {exp.replications})",
+                                 progress=exp.progress, fn=replicate)
+    reps = replication_table(keys, configs, draws, summaries, params)
+    comparison = comparison_table(reps, arms, labels)
+    differences = differences_table(reps, arms)
+    wall = time.perf_counter() - t0
+
+    begin_result(outdir, "comparison_summary.json")
+    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps},
+                 params.output)
+    summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
+                       neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
+                       overrides=common_overrides(overrides))
+    write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences))
+    if params.output.charts:
+        save_charts(reps, comparison, differences, summary, outdir)
+    write_json(outdir / "config.json", as_dict(params))
+    summary["wall_seconds"] = time.perf_counter() - t0
+    write_json(outdir / "comparison_summary.json", summary)
+    print_headline(summary, outdir)
+    return summary
+
+
+EXPERIMENTS = [
+    Experiment(
+        name=NAME,
+        schema=CompareImplementations,
+        run=run_compare,
+        description="Own local coordinator vs local partnership vs a coordinator shared with a neighbour, "
+                    "paired replications (common random numbers), optional parameter uncertainty",
+    )
+]

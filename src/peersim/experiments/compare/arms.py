@@ -1,0 +1,65 @@
+"""What ``compare_implementations`` compares: the arms, their labels, the metrics and the contrasts.
+
+Shared by the runs, the tables and report, and the charts (each imports from here, never the
+other way round). :func:`paired` gives the per-replication differences between two arms that
+the differences table, the headline and the difference chart all use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+NAME = "compare_implementations"
+ARMS = ("local_coordinator", "partnership", "shared_coordinator")
+ARM_LABELS = {
+    "local_coordinator": "Own local coordinator",
+    "partnership": "Local partnership",
+    "shared_coordinator": "Coordinator shared with {neighbour}",
+}
+# Default neighbour per municipality preset, for the shared-coordinator arm. The presets are the
+# trial municipalities plus Kolding; where a preset has no neighbouring preset, the nearest one of
+# comparable size is used (documented in conf/experiment/compare_implementations.yaml).
+DEFAULT_NEIGHBOURS = {
+    "fredericia": "kolding",     # adjacent (Trekantområdet)
+    "kolding": "fredericia",     # adjacent
+    "rodovre": "gladsaxe",       # both western Copenhagen suburbs, a few km apart
+    "gladsaxe": "rodovre",
+    "helsingor": "gladsaxe",     # nearest preset in the Capital Region (its neighbours have no preset)
+    "copenhagen": "rodovre",     # adjacent
+    "generic": "fredericia",     # a mid-sized municipality (not a geographic neighbour)
+}
+# Paired differences reported: (name, minuend arm, subtrahend arm)
+CONTRASTS = (
+    ("local_coordinator - partnership", "local_coordinator", "partnership"),
+    ("shared_coordinator - local_coordinator", "shared_coordinator", "local_coordinator"),
+)
+
+# (key, unit, label): the outputs summarised per arm, all for the user's municipality
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("citizens_started", "persons", "Citizens who started a course"),
+    ("citizens_completed", "persons", "Citizens who completed a course"),
+    ("successes", "persons", "Attributable successes (SØM sense)"),
+    ("volunteers_recruited", "persons", "Volunteers needed (recruited)"),
+    ("volunteer_burnouts", "events", "Volunteer burnouts (pauses)"),
+    ("mean_wait_weeks", "weeks", "Mean wait, referral to course start"),
+    ("cost_total_dkk", "DKK", "Programme cost, all payers"),
+    ("municipal_payments_dkk", "DKK", "Outcome payments to the fund"),
+    ("cost_municipal_own_dkk", "DKK", "Municipality's own costs"),
+    ("municipal_cost_dkk", "DKK", "Municipal cost (payments + own costs)"),
+    ("savings_social_dkk", "DKK", "Savings: social services"),
+    ("savings_health_dkk", "DKK", "Savings: health"),
+    ("savings_employment_dkk", "DKK", "Savings: employment"),
+    ("savings_total_dkk", "DKK", "Savings: total (SØM)"),
+    ("net_municipal_dkk", "DKK", "Municipal net result"),
+    ("net_per_citizen_dkk", "DKK per started citizen", "Municipal net per started citizen"),
+    ("fund_net_dkk", "DKK", "Fund net result"),
+)
+METRIC_KEYS = tuple(m[0] for m in METRICS)
+
+
+def paired(reps: pd.DataFrame, a: str, b: str, key: str) -> np.ndarray:
+    """Per-replication differences ``a - b`` of ``key`` (rows matched on the replication number)."""
+    wide = reps.pivot(index="replication", columns="arm", values=key)
+    return (wide[a] - wide[b]).to_numpy(dtype=float)
+

@@ -1,0 +1,229 @@
+"""The tables and the plain-language report of ``compare_implementations``.
+
+:func:`comparison_table` summarises every arm over its replications (mean, 5th and 95th
+percentile, probabilities of a net loss), :func:`differences_table` every contrast's paired
+differences; :func:`report_markdown` writes ``comparison.md`` from those tables and the headline:
+every number in it comes from the replications. The 90% interval is the 5th to the 95th
+percentile over replications (``numpy.percentile``, linear interpolation); ``*_se`` is the
+Monte-Carlo standard error of the mean (sd / sqrt(n)).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from peersim.experiments.compare.arms import CONTRASTS, METRIC_KEYS, METRICS, paired
+
+Q_LO, Q_HI = 5.0, 95.0
+
+
+# -- statistics -------------------------------------------------------------------------------
+def describe(values: np.ndarray) -> dict[str, float]:
+    """Mean, Monte-Carlo standard error of the mean, 5th and 95th percentile (NaNs ignored)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return {"mean": math.nan, "se": math.nan, "p05": math.nan, "p95": math.nan}
+    se = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+    lo, hi = np.percentile(v, [Q_LO, Q_HI])
+    return {"mean": float(v.mean()), "se": se, "p05": float(lo), "p95": float(hi)}
+
+
+def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]) -> pd.DataFrame:
+    """One row per arm: for every metric its mean, 5th and 95th percentile (and the standard error
+    of the two net results), and the probabilities of a net loss."""
+    rows = []
+    for arm in arms:
+        sub = reps[reps["arm"] == arm]
+        row: dict[str, Any] = {"arm": arm, "label": labels[arm], "municipality": sub["municipality"].iloc[0],
+                               "replications": len(sub)}
+        for key in METRIC_KEYS:
+            d = describe(sub[key].to_numpy())
+            row[f"{key}_mean"], row[f"{key}_p05"], row[f"{key}_p95"] = d["mean"], d["p05"], d["p95"]
+            if key in ("net_municipal_dkk", "fund_net_dkk"):
+                row[f"{key}_se"] = d["se"]
+        row["prob_net_loss_municipality"] = float((sub["net_municipal_dkk"] < 0).mean())
+        row["prob_net_loss_fund"] = float((sub["fund_net_dkk"] < 0).mean())
+        row["contract_active"] = bool(sub["contract_active"].all())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def differences_table(reps: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
+    """Paired differences for every contrast whose two arms ran: one row per contrast and metric."""
+    rows = []
+    for name, a, b in CONTRASTS:
+        if a not in arms or b not in arms:
+            continue
+        for key, unit, label in METRICS:
+            diff = paired(reps, a, b, key)
+            d = describe(diff)
+            valid = diff[~np.isnan(diff)]
+            rows.append({"contrast": name, "arm_a": a, "arm_b": b, "metric": key, "unit": unit, "label": label,
+                         "mean": d["mean"], "se": d["se"], "p05": d["p05"], "p95": d["p95"],
+                         "prob_positive": float((valid > 0).mean()) if valid.size else math.nan,
+                         "replications": int(valid.size)})
+    return pd.DataFrame(rows, columns=["contrast", "arm_a", "arm_b", "metric", "unit", "label", "mean", "se",
+                                       "p05", "p95", "prob_positive", "replications"])
+
+
+# -- numbers as text --------------------------------------------------------------------------
+def dkk(v: float) -> str:
+    """Whole thousands of DKK with a thousands separator (simulated amounts are not exact to the krone)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{round(v, -3):,.0f}"
+
+
+def num(v: float, digits: int = 0) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+
+def pct(p: float) -> str:
+    return "n/a" if p is None or (isinstance(p, float) and math.isnan(p)) else f"{100 * p:.0f}%"
+
+
+# -- the plain-language report ----------------------------------------------------------------
+REPORT_ROWS = (
+    ("citizens_started", "Citizens who started a course", 0, False),
+    ("citizens_completed", "Citizens who completed a course", 0, False),
+    ("successes", "Attributable successes (SØM sense)", 0, False),
+    ("volunteers_recruited", "Volunteers needed (recruited)", 0, False),
+    ("volunteer_burnouts", "Volunteer burnouts (pauses)", 0, False),
+    ("mean_wait_weeks", "Mean wait, referral to course (weeks)", 1, False),
+    ("cost_total_dkk", "Programme cost, all payers (DKK)", 0, True),
+    ("municipal_payments_dkk", "Outcome payments to the fund (DKK)", 0, True),
+    ("cost_municipal_own_dkk", "Municipality's own costs (DKK)", 0, True),
+    ("savings_social_dkk", "Savings: social services (DKK)", 0, True),
+    ("savings_health_dkk", "Savings: health (DKK)", 0, True),
+    ("savings_employment_dkk", "Savings: employment (DKK)", 0, True),
+    ("net_municipal_dkk", "**Municipal net result (DKK)**", 0, True),
+    ("net_per_citizen_dkk", "Municipal net per started citizen (DKK)", 0, False),
+    ("fund_net_dkk", "Fund net result (DKK)", 0, True),
+)
+
+
+def _cell(row: pd.Series, key: str, digits: int, money: bool) -> str:
+    f = dkk if money else (lambda v: num(v, digits))
+    return f"{f(row[f'{key}_mean'])} ({f(row[f'{key}_p05'])} to {f(row[f'{key}_p95'])})"
+
+
+def report_title(where: str, labels: list[str]) -> str:
+    """``<where>: A, B or C?``: the arms that ran, by their labels (one arm: no question)."""
+    names = [label[:1].lower() + label[1:] for label in labels]
+    if len(names) == 1:
+        return f"{where}: {names[0]}"
+    return f"{where}: {', '.join(names[:-1])} or {names[-1]}?"
+
+
+def overrides_line(summary: dict[str, Any]) -> str:
+    """The command-line overrides applied to every arm (the arms differ only in their scenario)."""
+    overrides = summary.get("overrides") or []
+    if not overrides:
+        return "Applied to every arm: no command-line overrides (peersim's defaults besides each arm's scenario)."
+    return ("Applied to every arm (command-line overrides): " + ", ".join(f"`{o}`" for o in overrides) + ".")
+
+
+def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differences: pd.DataFrame) -> str:
+    """``comparison.md``: a table of every arm and one paragraph of findings, all generated."""
+    where = summary["municipality_label"]
+    arms = {r["arm"]: r for _, r in comparison.iterrows()}
+    head = "| | " + " | ".join(r["label"] for r in arms.values()) + " |"
+    lines = [
+        f"# {report_title(where, [r['label'] for r in arms.values()])}",
+        "",
+        f"Simulated with peersim over {summary['years']} years, {summary['replications']} replications per arm "
+        f"(seeds {summary['seeds'][0]}-{summary['seeds'][1]}, the same seeds in every arm)"
+        + (", with the uncertain parameters drawn anew in each replication." if summary["psa"]
+           else ", parameters at their defaults (only chance varies).")
+        + " Each cell: mean (90% of replications between the two numbers). Amounts in DKK, rounded to "
+          "thousands; savings in the SØM view (5-year savings per success, discounted).",
+        "",
+        overrides_line(summary),
+        "",
+        head,
+        "|---|" + "---|" * len(arms),
+    ]
+    for key, label, digits, money in REPORT_ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(r, key, digits, money) for r in arms.values()) + " |")
+    lines.append("| Chance of a municipal net loss | "
+                 + " | ".join(pct(r["prob_net_loss_municipality"]) for r in arms.values()) + " |")
+    lines.append("| Chance the fund loses money | "
+                 + " | ".join(pct(r["prob_net_loss_fund"]) if r["contract_active"] else "no fund contract"
+                              for r in arms.values()) + " |")
+    lines += ["", "## Findings", "", findings(summary, arms), ""]
+    if "shared_coordinator" in arms:
+        lines += [
+            "In the shared arm the coordinator, the volunteers and the fund's costs serve both municipalities; "
+            f"the figures above are {where}'s: its own citizens, successes, savings, payments and staff time, "
+            "and its share (by citizens started) of what the two share.", ""]
+    lines += ["Files: `comparison.csv` (this table), `differences.csv` (paired differences), "
+              "`replications.csv` (every replication), `comparison_summary.json`, `chart_*.png`.", ""]
+    return "\n".join(lines)
+
+
+def findings(summary: dict[str, Any], arms: dict[str, pd.Series]) -> str:
+    """One paragraph of plain findings, generated from the numbers."""
+    where = summary["municipality_label"]
+    years = summary["years"]
+    s: list[str] = []
+
+    def m(arm: str, key: str) -> float:
+        return float(arms[arm][f"{key}_mean"])
+
+    def interval(arm: str, key: str) -> str:
+        return f"{dkk(arms[arm][f'{key}_p05'])} to {dkk(arms[arm][f'{key}_p95'])}"
+
+    if "local_coordinator" in arms and "partnership" in arms:
+        s.append(f"Over {years} years an own local coordinator starts on average "
+                 f"{m('local_coordinator', 'citizens_started'):.0f} citizens in {where} and a local partnership "
+                 f"{m('partnership', 'citizens_started'):.0f}, with {m('local_coordinator', 'successes'):.0f} and "
+                 f"{m('partnership', 'successes'):.0f} attributable successes.")
+        s.append(f"The municipality's net result is {dkk(m('local_coordinator', 'net_municipal_dkk'))} DKK with "
+                 f"its own coordinator (90%: {interval('local_coordinator', 'net_municipal_dkk')}) and "
+                 f"{dkk(m('partnership', 'net_municipal_dkk'))} DKK with a partnership "
+                 f"(90%: {interval('partnership', 'net_municipal_dkk')}).")
+        d = summary["differences"].get("local_coordinator - partnership", {}).get("net_municipal_dkk")
+        if d:
+            better = "better" if d["mean"] >= 0 else "worse"
+            s.append(f"Replication by replication, the own coordinator leaves the municipality "
+                     f"{dkk(abs(d['mean']))} DKK {better} off on average (90%: {dkk(d['p05'])} to "
+                     f"{dkk(d['p95'])}) and comes out ahead in "
+                     f"{pct(summary['prob_local_coordinator_higher_municipal_net'])} of replications.")
+        s.append(f"The municipality makes a net loss in "
+                 f"{pct(arms['local_coordinator']['prob_net_loss_municipality'])} of replications with its own "
+                 f"coordinator and in "
+                 f"{pct(arms['partnership']['prob_net_loss_municipality'])} with a partnership.")
+    phrase = {"local_coordinator": "an own coordinator", "shared_coordinator": "a shared coordinator"}
+    for arm in ("local_coordinator", "shared_coordinator"):
+        if arm in arms and arms[arm]["contract_active"]:
+            s.append(f"With {phrase[arm]} the fund's net result is "
+                     f"{dkk(m(arm, 'fund_net_dkk'))} DKK on average and it loses money in "
+                     f"{pct(arms[arm]['prob_net_loss_fund'])} of replications.")
+            break
+    if "shared_coordinator" in arms:
+        neighbour = summary.get("neighbour_label") or summary.get("neighbour")
+        s.append(f"Sharing the coordinator with {neighbour}, {where} starts "
+                 f"{m('shared_coordinator', 'citizens_started'):.0f} citizens and its net result is "
+                 f"{dkk(m('shared_coordinator', 'net_municipal_dkk'))} DKK "
+                 f"(90%: {interval('shared_coordinator', 'net_municipal_dkk')}).")
+        d = summary["differences"].get("shared_coordinator - local_coordinator", {}).get("net_municipal_dkk")
+        if d:
+            s.append(f"Compared with an own coordinator that is {dkk(abs(d['mean']))} DKK "
+                     f"{'more' if d['mean'] >= 0 else 'less'} for {where} on average "
+                     f"(90%: {dkk(d['p05'])} to {dkk(d['p95'])}), higher in "
+                     f"{pct(summary.get('prob_shared_higher_municipal_net'))} of replications.")
+    if "partnership" in arms and "local_coordinator" not in arms:
+        s.append(f"A local partnership starts on average {m('partnership', 'citizens_started'):.0f} citizens; the "
+                 f"municipality's net result is {dkk(m('partnership', 'net_municipal_dkk'))} DKK.")
+    ses = [float(r["net_municipal_dkk_se"]) for r in arms.values() if not math.isnan(float(r["net_municipal_dkk_se"]))]
+    if ses:
+        s.append(f"The means are precise to about {dkk(max(ses))} DKK (largest Monte-Carlo standard error of a "
+                 "mean municipal net result).")
+    return " ".join(s)
