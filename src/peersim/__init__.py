@@ -2,6 +2,8 @@
 "Vejen til hverdagslivet" (own local coordinator vs local partnerships, and their savings).
 
 The API is imported lazily, so ``import peersim.economics`` does not load the simulation.
+``peersim.load_config`` imports the experiments first (they register their schemas with Hydra), so
+that ``load_config(["experiment=validate"])`` composes an experiment's configuration too.
 """
 
 from importlib import import_module
@@ -24,6 +26,8 @@ __all__ = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "load_config":
+        import_module("peersim.experiments")
     if name in _API:
         return getattr(import_module(_API[name]), name)
     raise AttributeError(f"module 'peersim' has no attribute {name!r}")

@@ -355,6 +355,7 @@ _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-c
 
 
 def main() -> None:
+    import peersim.experiments  # noqa: F401  (registers the experiments' schemas with Hydra)
     from peersim.config import experiment_override
 
     sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]

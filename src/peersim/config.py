@@ -26,6 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, unknown_key_message, validate
 
 SCHEMA_NAME = "peersim_schema"
+EXPERIMENT_SCHEMA_GROUP = "experiment_schema"  # ConfigStore group of the experiments' schemas (peersim.experiments)
 RUN_NAME_RESOLVER = "peersim_run_name"
 
 
@@ -97,10 +98,21 @@ def conf_dir() -> Path:
 
 
 def register_schema() -> None:
-    from peersim.experiments import register_schemas
-
+    """Store the run's schema in Hydra's ConfigStore. The experiments' schemas are stored there by
+    :mod:`peersim.experiments` when it is imported (it builds on this module, not the other way)."""
     ConfigStore.instance().store(name=SCHEMA_NAME, node=PeersimConfig)
-    register_schemas()
+
+
+def experiment_schemas() -> dict[str, type]:
+    """The experiments' schema classes by name, as registered in Hydra's ConfigStore (empty until
+    :mod:`peersim.experiments` is imported)."""
+    group = ConfigStore.instance().repo.get(EXPERIMENT_SCHEMA_GROUP, {})
+    out = {}
+    for file_name, node in group.items():
+        schema = OmegaConf.get_type(node.node)
+        if isinstance(schema, type):
+            out[file_name.removesuffix(".yaml")] = schema
+    return out
 
 
 def group_options(group: str) -> list[str]:
@@ -114,11 +126,9 @@ def _schema_fields(key: str) -> list[str] | None:
     node: Any = PeersimConfig
     parts = [p for p in key.split(".") if p]
     if parts[:1] == ["experiment"]:  # typed by the selected experiment's own schema
-        from peersim.experiments import all_experiments
-
         names = set()
-        for exp in all_experiments().values():
-            names.update(f.name for f in dataclasses.fields(exp.schema))
+        for schema in experiment_schemas().values():
+            names.update(f.name for f in dataclasses.fields(schema))
         return sorted(names) if len(parts) == 1 else None
     for part in parts:
         if not dataclasses.is_dataclass(node):
@@ -133,11 +143,10 @@ def _schema_fields(key: str) -> list[str] | None:
     return None
 
 
-def _experiment_named(schema_name: str):
-    """The experiment whose schema class is called ``schema_name`` (as OmegaConf names it), or None."""
-    from peersim.experiments import all_experiments
-
-    return next((e for e in all_experiments().values() if e.schema.__name__ == schema_name), None)
+def _experiment_named(schema_name: str) -> tuple[str, type] | None:
+    """The name and schema of the experiment whose schema class is called ``schema_name`` (as
+    OmegaConf names it), or None."""
+    return next(((n, s) for n, s in experiment_schemas().items() if s.__name__ == schema_name), None)
 
 
 def _resolve_type(hint: Any) -> Any:
@@ -157,6 +166,10 @@ def explain(exc: BaseException) -> str:
     """One line that names the key and what is allowed, from a Hydra/OmegaConf error."""
     if isinstance(exc, ConfigError):
         return str(exc)
+    m = re.search(rf"Could not (?:find|load) '/?{EXPERIMENT_SCHEMA_GROUP}/([^']+)'", str(exc))
+    if m:
+        return (f"experiment={m.group(1)}: the experiments are not loaded; compose with peersim.load_config "
+                "(it loads them) or import peersim.experiments first")
     if isinstance(exc, MissingConfigException) or "Could not find" in str(exc):
         text = str(exc)
         m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
@@ -191,8 +204,8 @@ def explain(exc: BaseException) -> str:
             where = parent or "the top level"
             own = _experiment_named(m.group(2)) if parent == "experiment" and m.lastindex == 2 else None
             if own is not None:  # the chosen experiment's own options, not every experiment's
-                fields = [f.name for f in dataclasses.fields(own.schema)]
-                where = f"experiment (experiment={own.name})"
+                fields = [f.name for f in dataclasses.fields(own[1])]
+                where = f"experiment (experiment={own[0]})"
             return unknown_key_message(key, fields, where)
         m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
         if m:

@@ -1,97 +1,65 @@
-"""Experiments: many runs behind one command, ``peersim +experiment=<name> experiment.<key>=...``.
+"""Experiments: many runs behind one command, ``peersim experiment=<name> experiment.<key>=...``.
 
-Each module of this package may define ``EXPERIMENTS``, a list of :class:`Experiment`. An
-experiment has a typed schema (a dataclass, stored in Hydra's ConfigStore as
-``experiment_schema/<name>`` so that ``conf/experiment/<option>.yaml`` can extend it and a typo
-in ``experiment.*`` fails before anything runs) and a ``run`` function::
+One module (or subpackage) per experiment, each with an ``EXPERIMENTS`` list of
+:class:`~peersim.experiments.base.Experiment` (what an experiment is: :mod:`.base`). This package
+is their registry: it lists them, finds the one a configuration selected, runs one from Python
+(:func:`run_experiment`) and registers their schemas in Hydra's ConfigStore, as
+``experiment_schema/<name>``, when it is imported (Hydra's own idiom for structured configs).
+Composing a configuration that selects an experiment needs that registration: the ``peersim``
+command, ``peersim.load_config`` and :func:`run_experiment` import this package first.
 
-    run(params, overrides, outdir) -> None
-
-``params`` is the composed, validated configuration (``params.experiment`` is the experiment's
-dataclass); ``overrides`` are the user's command-line overrides without the ``experiment`` ones
-and without Hydra's, so that an experiment can compose its own variants of the user's
-configuration (``compose_variant``); ``outdir`` is where it writes its tables and charts.
-Modules keep heavy imports (SALib, matplotlib, scipy.optimize) inside functions: every
-experiment module is imported when the schema is registered.
+To add an experiment: a module with its schema, its ``run`` and ``EXPERIMENTS``; its options in
+``conf/experiment/<name>.yaml``; its import in the list below.
+Modules keep heavy imports (SALib, matplotlib, scipy.optimize) inside functions: every experiment
+module is imported whenever a configuration is composed.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.core.config_store import ConfigStore
+
+from peersim.config import EXPERIMENT_SCHEMA_GROUP, load_config
+from peersim.experiments import calibrate, compare, sensitivity, validate
+from peersim.experiments.base import Experiment, base_overrides, compose_variant
 from peersim.params import ConfigError, PeersimConfig
 
-SCHEMA_GROUP = "experiment_schema"
+__all__ = ["Experiment", "all_experiments", "base_overrides", "compose_variant", "find", "register_schemas",
+           "run_experiment"]
 
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    schema: type
-    run: Callable[[PeersimConfig, list[str], Path], Any]
-    description: str = ""
+_MODULES = (compare, validate, calibrate, sensitivity)
+_EXPERIMENTS: dict[str, Experiment] = {exp.name: exp for module in _MODULES for exp in module.EXPERIMENTS}
 
 
 def all_experiments() -> dict[str, Experiment]:
-    """Every experiment defined in this package, by name."""
-    found: dict[str, Experiment] = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for exp in getattr(module, "EXPERIMENTS", ()):
-            found[exp.name] = exp
-    return found
+    """Every experiment, by name."""
+    return dict(_EXPERIMENTS)
 
 
 def register_schemas() -> None:
-    from hydra.core.config_store import ConfigStore
-
+    """Store every experiment's schema in Hydra's ConfigStore (``experiment_schema/<name>``)."""
     cs = ConfigStore.instance()
-    for exp in all_experiments().values():
-        cs.store(group=SCHEMA_GROUP, name=exp.name, node=exp.schema)
+    for exp in _EXPERIMENTS.values():
+        cs.store(group=EXPERIMENT_SCHEMA_GROUP, name=exp.name, node=exp.schema)
 
 
 def find(params: PeersimConfig) -> Experiment:
-    for exp in all_experiments().values():
+    """The experiment ``params`` selected."""
+    for exp in _EXPERIMENTS.values():
         if isinstance(params.experiment, exp.schema):
             return exp
     raise ConfigError(f"experiment: no experiment takes a {type(params.experiment).__name__}")
 
 
-def base_overrides(overrides: Sequence[str]) -> list[str]:
-    """The user's overrides without the experiment's own and without Hydra's."""
-    out = []
-    for o in overrides:
-        key = o.lstrip("+~").split("=", 1)[0]
-        if key == "experiment" or key.startswith(("experiment.", "hydra.", "hydra/")) or key == "hydra":
-            continue
-        out.append(o)
-    return out
-
-
-def compose_variant(overrides: Sequence[str], variant: Sequence[str] = ()) -> PeersimConfig:
-    """The user's configuration with a variant's overrides on top (the variant wins), as a
-    plain one-run configuration (``experiment`` is None)."""
-    from peersim.config import load_config
-
-    variant_keys = {v.lstrip("+~").split("=", 1)[0] for v in variant}
-    kept = [o for o in base_overrides(overrides) if o.lstrip("+~").split("=", 1)[0] not in variant_keys]
-    params = load_config([*kept, *variant])
-    params.experiment = None
-    return params
-
-
 def run_experiment(name: str, overrides: Sequence[str] = (), outdir: str | Path = ".") -> Any:
-    """The Python API of ``peersim +experiment=<name> <overrides>``, writing into ``outdir``."""
-    from peersim.config import load_config
-
-    params = load_config([f"+experiment={name}", *overrides])
+    """The Python API of ``peersim experiment=<name> <overrides>``, writing into ``outdir``."""
+    params = load_config([f"experiment={name}", *overrides])
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     return find(params).run(params, base_overrides(overrides), out)
+
+
+register_schemas()

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from peersim.experiments.base import compose_variant
 from peersim.params import ConfigError, PeersimConfig
 
 __all__ = [
@@ -206,8 +207,6 @@ def plan_run_sets(specs: dict[str, TargetSpec], names: Sequence[str], user_overr
     """Group the targets by their overrides and compose each group's configuration on top of the
     user's (the target's overrides win). With ``strict``, a group that cannot be composed is a
     ConfigError; otherwise it is kept with the reason (reported as not available)."""
-    from peersim.experiments import compose_variant
-
     sets: dict[tuple[str, ...], RunSet] = {}
     for name in names:
         key = tuple(specs[name].overrides)

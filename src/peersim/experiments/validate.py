@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from peersim.experiments import Experiment
+from peersim.experiments.base import Experiment
 from peersim.experiments.targets import (
     TargetSpec,
     TargetStats,

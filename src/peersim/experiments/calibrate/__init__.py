@@ -65,7 +65,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from peersim.experiments import Experiment
+from peersim.experiments.base import Experiment
 from peersim.experiments.calibrate.chart import plot_trace
 from peersim.experiments.calibrate.fit import UNMEASURED_PENALTY, Evaluation, Objective, minimise
 from peersim.experiments.calibrate.parameters import (

@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from peersim.config import as_dict
-from peersim.experiments import Experiment, _runner
+import peersim.experiments._runner as _runner
+from peersim.experiments.base import Experiment
 from peersim.experiments.compare.arms import (
     ARM_LABELS,
     ARMS,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.config import group_options
-from peersim.experiments import compose_variant
+from peersim.experiments.base import compose_variant
 from peersim.experiments.compare.arms import (
     ARMS,
     CONTRASTS,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peersim.experiments import Experiment
+from peersim.experiments.base import Experiment
 from peersim.experiments.sensitivity.analysis import SensitivityResult, influential
 from peersim.experiments.sensitivity.design import ModelEvaluation, morris, sobol
 from peersim.experiments.sensitivity.folder import write_result
