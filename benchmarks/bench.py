@@ -8,7 +8,7 @@ charts), as an experiment's replication loop does them. Each is the best of thre
 machine reference (pure-Python and small-numpy speed) is printed first, so figures from
 different machines can be compared. The process time is `peersim` from the command line
 (interpreter start, Hydra, simulation, Parquet/CSV and the PNG charts), median of three.
-The comparison experiment (``+experiment=compare_implementations``, Fredericia, 5 years, no charts)
+The comparison experiment (``experiment=compare_implementations``, Fredericia, 5 years, no charts)
 is timed end to end on 1 and on 2 worker processes: a replication there is one seed run in every arm.
 """
 

@@ -311,3 +311,17 @@ def test_shared_with_set_in_python_is_applied_by_run():
     with pytest.raises(ConfigError) as info:
         run(params)
     assert_one_line_naming(info.value, ["shared_with", "atlantis", "kolding"])
+
+
+def test_an_experiment_is_selected_with_or_without_the_plus():
+    """``experiment: null`` stands in the defaults list, so ``experiment=<name>`` selects one; the
+    ``+experiment=<name>`` form the docs long used is read as the same."""
+    plain = load_config(["experiment=validate", "experiment.replications=3"])
+    plus = load_config(["+experiment=validate", "experiment.replications=3"])
+    assert type(plain.experiment).__name__ == "ValidateConfig" and plain == plus
+    assert load_config([]).experiment is None
+
+
+def test_the_removed_experiment_charts_key_names_its_replacement():
+    with pytest.raises(ConfigError, match=r"^unknown key 'experiment.charts': use output.charts"):
+        load_config(["experiment=compare_implementations", "experiment.charts=false"])

@@ -31,9 +31,9 @@ RUN_NAME_RESOLVER = "peersim_run_name"
 
 
 def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> str:
-    """The name of a run's folder (``hydra.run.dir`` in conf/config.yaml, after the time):
+    """The name of a run's folder (``hydra.run.dir`` in conf/hydra/peersim.yaml, after the time):
     ``<scenario>_<municipality>_seed<seed>`` for one simulation, ``<experiment>_<municipality>``
-    for ``+experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
+    for ``experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
     option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None."""
     if experiment not in (None, ""):
         return f"{experiment}_{municipality}"
@@ -175,7 +175,7 @@ def explain(exc: BaseException) -> str:
         m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
         if m:
             group, option = m.group(1), m.group(2)
-            if group == "calibrated":  # fits written by +experiment=calibrate live in its run folder
+            if group == "calibrated":  # fits written by experiment=calibrate live in its run folder
                 return (f"calibrated={option}: no calibrated/{option}.yaml in conf/ or the extra config folders; "
                         "give the calibration run folder with --config-dir <folder> (Python: config_dirs=[folder])")
             opts = group_options(group) if (conf_dir() / group).is_dir() else []

@@ -285,7 +285,7 @@ class PeersimConfig:
     output: OutputParams
     uncertainty: UncertaintyParams
     trial: TrialParams
-    # the experiment selected with +experiment=<name> (conf/experiment/), or None for one run;
+    # the experiment selected with experiment=<name> (conf/experiment/), or None for one run;
     # typed by the experiment's own schema (peersim.experiments.SCHEMAS)
     experiment: Any = None
 

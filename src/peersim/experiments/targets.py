@@ -6,8 +6,8 @@ the statistic of one run (a ``summary.json`` key, or a derived statistic of the 
 listed in :data:`DERIVED`), an optional divisor (``divide_by: 11.9`` turns QPR-15 points into
 standard deviations), the target value, an acceptance interval and its source.
 
-The definitions live in ``conf/experiment/_targets.yaml``, which both ``+experiment=calibrate``
-and ``+experiment=validate`` include as ``experiment.targets``; a target is selected by name
+The definitions live in ``conf/experiment/_targets.yaml``, which both ``experiment=calibrate``
+and ``experiment=validate`` include as ``experiment.targets``; a target is selected by name
 (``experiment.select=[...]``) and any field can be changed on the command line
 (``experiment.targets.success_rate_lc.value=0.1``).
 

@@ -1,8 +1,8 @@
 """Validation report: every target against the simulated value, with its interval, pass or fail.
 
-    peersim +experiment=validate                                  # the current defaults, 40 replications
-    peersim +experiment=validate experiment.replications=100 seed=100
-    peersim --config-dir <calibration run folder> +experiment=validate +calibrated=fit
+    peersim experiment=validate                                  # the current defaults, 40 replications
+    peersim experiment=validate experiment.replications=100 seed=100
+    peersim --config-dir <calibration run folder> experiment=validate +calibrated=fit
 
 Every target of ``conf/experiment/_targets.yaml`` (or those in ``experiment.select``) is measured
 under its own overrides on top of the configuration given on the command line, over
@@ -50,7 +50,7 @@ from peersim.io import begin_result, save_figure, write_tables, write_text
 
 @dataclass
 class ValidateConfig:
-    """``+experiment=validate`` (conf/experiment/validate.yaml)."""
+    """``experiment=validate`` (conf/experiment/validate.yaml)."""
 
     targets: dict[str, TargetSpec] = field(default_factory=dict)  # the target definitions (_targets.yaml)
     select: list[str] = field(default_factory=list)               # target names to report; empty: all

@@ -33,7 +33,7 @@ running Python's error handling (killed by SLURM for time or memory, a crashed w
 the launcher itself raise; ``peersim`` then still gathers the table (see :func:`end_of_command`)
 and those jobs show as ``incomplete`` or ``missing``. Re-running the sweep runs exactly them.
 
-**Launchers.** Sweeps run on Hydra's joblib launcher by default (conf/config.yaml), i.e. on
+**Launchers.** Sweeps run on Hydra's joblib launcher by default (conf/hydra/peersim.yaml), i.e. on
 every core of this machine; ``hydra/launcher=slurm`` sends the same jobs to SLURM with
 peersim's defaults from ``conf/hydra/launcher/slurm.yaml``, ``submitit_local`` runs them
 through submitit on this machine (all at once: a way to test the cluster path, not to compute).

@@ -95,7 +95,7 @@ _CURRENT: dict[str, Any] = {}
 
 
 class SweepCallback(Callback):
-    """Registered in conf/config.yaml (``hydra.callbacks.sweep_summary``); acts in multirun only."""
+    """Registered in conf/hydra/peersim.yaml (``hydra.callbacks.sweep_summary``); acts in multirun only."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _CURRENT.clear()

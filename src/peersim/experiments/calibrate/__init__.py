@@ -1,10 +1,10 @@
 """Calibration: fit parameters to targets, and write the fit as a config file peersim loads.
 
-    peersim +experiment=calibrate                              # conf/experiment/calibrate.yaml
-    peersim +experiment=calibrate 'experiment.parameters=[recovery.effect_full_dose_qpr,recovery.success_improvement_qpr]' \\
+    peersim experiment=calibrate                              # conf/experiment/calibrate.yaml
+    peersim experiment=calibrate 'experiment.parameters=[recovery.effect_full_dose_qpr,recovery.success_improvement_qpr]' \\
         experiment.replications=20
     peersim --config-dir <that run folder> +calibrated=fit     # the fitted values, in any run
-    peersim --config-dir <that run folder> +calibrated=fit +experiment=validate
+    peersim --config-dir <that run folder> +calibrated=fit experiment=validate
 
 **What is fitted.** ``experiment.parameters`` are dotted parameter keys; each has bounds
 (``experiment.bounds``, else the plausible range of its distribution in

@@ -1,4 +1,4 @@
-"""What ``+experiment=calibrate`` fits: its settings, the parameters with bounds, start and unit.
+"""What ``experiment=calibrate`` fits: its settings, the parameters with bounds, start and unit.
 
 :func:`resolve_parameters` checks every key of ``experiment.parameters`` (a numeric key shared by
 every scenario, with bounds and a start inside them) and :func:`check_options` the other
@@ -26,7 +26,7 @@ METHODS = ("nelder-mead", "powell")
 
 @dataclass
 class CalibrateConfig:
-    """``+experiment=calibrate`` (conf/experiment/calibrate.yaml)."""
+    """``experiment=calibrate`` (conf/experiment/calibrate.yaml)."""
 
     targets: dict[str, TargetSpec] = field(default_factory=dict)   # the target definitions (_targets.yaml)
     select: list[str] = field(default_factory=list)                # targets to fit

@@ -36,7 +36,7 @@ def write_calibrated_config(path: Path, parameters: list[Parameter], fitted: dic
            f"{replications} replications per point")
     lines = [
         "# @package _global_",
-        f"# Calibrated parameter values ('{name}'), written by `peersim +experiment=calibrate`",
+        f"# Calibrated parameter values ('{name}'), written by `peersim experiment=calibrate`",
         f"# (src/peersim/experiments/calibrate/). Fitted to the targets {', '.join(names)}",
         f"# (conf/experiment/_targets.yaml) with {how}, seeds {seeds[0]}-{seeds[-1]};",
         f"# weighted sum of squared standardised residuals {objective:.4g} at the fit ({start_objective:.4g} at the start).",

@@ -1,8 +1,8 @@
 """Compare implementations: own local coordinator, local partnership, coordinator shared with a neighbour.
 
-    peersim +experiment=compare_implementations                              # Fredericia, 200 replications
-    peersim +experiment=compare_implementations experiment.replications=500 municipality=kolding
-    peersim +experiment=compare_implementations experiment.psa=true           # parameters drawn per replication
+    peersim experiment=compare_implementations                              # Fredericia, 200 replications
+    peersim experiment=compare_implementations experiment.replications=500 municipality=kolding
+    peersim experiment=compare_implementations experiment.psa=true           # parameters drawn per replication
 
 The planner's question (docs/domain.md, "Two ways to implement it"): what do citizens, volunteers, the
 municipality and the fund get from an own coordinator rather than a partnership, and how sure is

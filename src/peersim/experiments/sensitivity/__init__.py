@@ -1,7 +1,7 @@
 """Global sensitivity analysis: Sobol' indices and Morris screening of the uncertain parameters.
 
-    peersim +experiment=sobol                   # every parameter in conf/uncertainty, default outputs
-    peersim +experiment=morris experiment.trajectories=20
+    peersim experiment=sobol                   # every parameter in conf/uncertainty, default outputs
+    peersim experiment=morris experiment.trajectories=20
 
 The method (what is sampled, how seed noise is handled, how to read the indices, the cost, the
 outputs and how to reanalyse a folder) is described in docs/sensitivity.md. The modules:

@@ -1,4 +1,4 @@
-"""``peersim +experiment=sobol`` and ``+experiment=morris``: their settings (schemas), the
+"""``peersim experiment=sobol`` and ``experiment=morris``: their settings (schemas), the
 parameters they analyse (from conf/uncertainty and ``experiment.*``), the run with the peersim
 model as the evaluation function, and the findings printed at the end. See docs/sensitivity.md."""
 
@@ -162,12 +162,12 @@ def _run(params: PeersimConfig, outdir: Path, method: str) -> SensitivityResult:
 
 
 def run_sobol(params: PeersimConfig, overrides: list[str], outdir: Path) -> SensitivityResult:
-    """``peersim +experiment=sobol``: Sobol' indices of the chosen outputs."""
+    """``peersim experiment=sobol``: Sobol' indices of the chosen outputs."""
     return _run(params, outdir, "sobol")
 
 
 def run_morris(params: PeersimConfig, overrides: list[str], outdir: Path) -> SensitivityResult:
-    """``peersim +experiment=morris``: Morris screening of the chosen outputs."""
+    """``peersim experiment=morris``: Morris screening of the chosen outputs."""
     return _run(params, outdir, "morris")
 
 
