@@ -1,6 +1,6 @@
 """Charts for a steering-group meeting. They take a DataFrame and return a matplotlib Figure.
 
-Figures are built without pyplot (no global state, no window): save them with ``fig.savefig(path)``.
+Figures are built without pyplot (no global state, no window): save them with :func:`peersim.io.save_figure`.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 from peersim import config
 from peersim.evidence.register import RegisterError, build_register
 from peersim.evidence.render import outputs
+from peersim.io import atomic_write
 from peersim.params import ConfigError
 
 
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     outdir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        (outdir / name).write_bytes(data)
+        atomic_write(outdir / name, lambda p, data=data: p.write_bytes(data))
     counts = ", ".join(f"{n} {q}" for q, n in reg.counts().items())
     print(f"peersim-register: wrote {outdir / 'parameters.md'} and parameters.csv "
           f"({len(reg.rows)} parameters: {counts})")
