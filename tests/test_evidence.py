@@ -15,8 +15,8 @@ import pytest
 import yaml
 from conftest import CONF, REPO
 
-from peersim import load_config
 from peersim import evidence as ev
+from peersim import load_config
 from peersim.config import group_options
 from peersim.evidence import cli as ev_cli
 

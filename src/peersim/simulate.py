@@ -21,10 +21,10 @@ import peersim
 from peersim.config import as_dict, config_hash, load_config, resolve_shared_with
 from peersim.course import courses_to_frame
 from peersim.economics import evaluate
+from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
 from peersim.reporting import summarize
-from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 
 
 @dataclass

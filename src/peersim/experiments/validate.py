@@ -44,8 +44,8 @@ from peersim.experiments.targets import (
     seeds_for,
     target_stats,
 )
-from peersim.params import ConfigError, PeersimConfig
 from peersim.io import begin_result, save_figure, write_tables, write_text
+from peersim.params import ConfigError, PeersimConfig
 
 
 @dataclass
@@ -116,7 +116,6 @@ def plot_groups(table: pd.DataFrame, stats: dict[str, TargetStats | str], outdir
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
-
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 

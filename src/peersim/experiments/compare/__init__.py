@@ -50,8 +50,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from peersim.config import as_dict
 import peersim.experiments._runner as _runner
+from peersim.config import as_dict
 from peersim.experiments.base import Experiment
 from peersim.experiments.compare.arms import (
     ARM_LABELS,
