@@ -63,15 +63,14 @@ import numpy as np
 import pandas as pd
 from mesa import Agent
 
-from peersim.params import SUBGROUPS, CompanionshipParams, CourseParams, RecoveryParams
+from peersim.params import CompanionshipParams, CourseParams, RecoveryParams
 from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
 from peersim.streams import substream
-from peersim.trial import PEER, SAU
+from peersim.trial import ARM_NAMES, PEER, SAU
+from peersim.vocabulary import QPR_MAX, SUBGROUPS
 
 if TYPE_CHECKING:
     from peersim.model import PeersimModel
-
-QPR_MAX = 60.0
 
 
 class CitizenState(IntEnum):
@@ -624,8 +623,7 @@ class CitizenRegistry(ColumnStore):
             "ti_volunteer": wk(self.ti_volunteer),
         })
         if self.trial:
-            names = ["", ""]
-            names[SAU], names[PEER] = "sau", "peer"
+            names = [ARM_NAMES[code] for code in range(len(ARM_NAMES))]  # SAU = 0, PEER = 1
             frame["trial_arm"] = pd.Categorical.from_codes(self.arm[sl], names)  # NOT_RANDOMISED (-1): missing
             frame["ti_randomised"] = wk(self.ti_randomised)
             frame["ti_trial_measured"] = wk(self.ti_measured)

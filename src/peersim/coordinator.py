@@ -27,16 +27,13 @@ import numpy as np
 from mesa import Agent
 
 from peersim.params import CoordinatorParams
+from peersim.vocabulary import ACTIVITIES
 from peersim.volunteer import VolunteerState
 
 if TYPE_CHECKING:
     from peersim.model import PeersimModel
     from peersim.municipality import Municipality
 
-ACTIVITIES = (
-    "admin", "course_formation", "course_running", "supervision", "recruitment", "training",
-    "intro_meetings", "companionship", "idle",
-)
 _ACT = {a: i for i, a in enumerate(ACTIVITIES)}
 _ADMIN, _IDLE = _ACT["admin"], _ACT["idle"]
 

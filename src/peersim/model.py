@@ -52,7 +52,7 @@ import mesa
 import numpy as np
 
 from peersim.citizen import NOT_RANDOMISED, Citizen, CitizenRegistry, CitizenState
-from peersim.coordinator import ACTIVITIES, Coordinator
+from peersim.coordinator import Coordinator
 from peersim.course import Course, course_fidelity
 from peersim.municipality import Municipality
 from peersim.params import PeersimConfig
@@ -60,6 +60,7 @@ from peersim.registry import NO_WEEK
 from peersim.reporting import Recorder
 from peersim.streams import make_streams
 from peersim.trial import BlockRandomiser
+from peersim.vocabulary import ACTIVITIES
 from peersim.volunteer import ON_DUTY, ON_DUTY_TABLE, Volunteer, VolunteerRegistry, VolunteerState
 
 

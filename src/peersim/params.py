@@ -23,6 +23,7 @@ import numpy as np
 
 from peersim.economics.params import EconomicsParams
 from peersim.tables import CSV_LOCALES
+from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS
 
 
 class ConfigError(ValueError):
@@ -40,9 +41,6 @@ def one_of(*choices: str) -> dict[str, Any]:
 SHARE = between(0.0, 1.0)
 NONNEG = between(0.0, None)
 POSITIVE_INT = between(1, None)
-
-IMPLEMENTATIONS = ("local_coordinator", "partnership")
-SUBGROUPS = ("significant", "reduced", "mild")
 
 
 @dataclass
@@ -128,7 +126,7 @@ class VolunteerParams:
     leave_after_burnout_share: float = field(metadata=SHARE)
     rest_weeks_after_course: int = field(metadata=between(0, 52))
     training_dropout_share: float = field(metadata=SHARE)
-    own_recovery_setback_qpr: float = field(metadata=between(0.0, 60.0))
+    own_recovery_setback_qpr: float = field(metadata=between(0.0, QPR_MAX))
     own_recovery_regain_per_week: float = field(metadata=SHARE)
     former_participant_volunteer_share: float = field(metadata=SHARE)
     former_participant_delay_weeks: int = field(metadata=between(0, 520))
@@ -142,12 +140,12 @@ class RecoveryParams:
     sau_drift_qpr: float = field(metadata=between(-30.0, 30.0))
     weekly_persistence: float = field(metadata=between(0.0, 0.999))
     fluctuation_sd: float = field(metadata=between(0.0, 30.0))
-    effect_full_dose_qpr: float = field(metadata=between(0.0, 60.0))
+    effect_full_dose_qpr: float = field(metadata=between(0.0, QPR_MAX))
     effect_heterogeneity_sd: float = field(metadata=between(0.0, 5.0))
     fidelity_reference: float = field(metadata=between(0.01, 1.0))
     decay_per_week: float = field(metadata=SHARE)
     decay_per_week_companionship: float = field(metadata=SHARE)
-    success_improvement_qpr: float = field(metadata=between(0.0, 60.0))
+    success_improvement_qpr: float = field(metadata=between(0.0, QPR_MAX))
     success_sustain_weeks: int = field(metadata=between(1, 520))
     follow_up_weeks: int = field(metadata=between(1, 1040))
 
@@ -185,15 +183,15 @@ class TrialPublishedParams:
     source: str
     n_peer: int = field(metadata=between(1, None))
     n_sau: int = field(metadata=between(1, None))
-    qpr_mean_peer: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_peer_ci_low: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_peer_ci_high: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau_ci_low: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau_ci_high: float = field(metadata=between(0.0, 60.0))
-    qpr_difference: float = field(metadata=between(-60.0, 60.0))
-    qpr_difference_ci_low: float = field(metadata=between(-60.0, 60.0))
-    qpr_difference_ci_high: float = field(metadata=between(-60.0, 60.0))
+    qpr_mean_peer: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_peer_ci_low: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_peer_ci_high: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau_ci_low: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau_ci_high: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_difference: float = field(metadata=between(-QPR_MAX, QPR_MAX))
+    qpr_difference_ci_low: float = field(metadata=between(-QPR_MAX, QPR_MAX))
+    qpr_difference_ci_high: float = field(metadata=between(-QPR_MAX, QPR_MAX))
     cohens_d: float = field(metadata=between(-10.0, 10.0))
 
 
@@ -419,7 +417,7 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"recovery.subgroup_shares must be >= 0 and sum to 1, got {list(rec.subgroup_shares)}"
         )
     if len(rec.baseline_qpr_mean) != len(SUBGROUPS) or not all(
-        0 <= m <= 60 for m in rec.baseline_qpr_mean
+        0 <= m <= QPR_MAX for m in rec.baseline_qpr_mean
     ):
         raise ConfigError(
             "recovery.baseline_qpr_mean needs 3 values between 0 and 60 (QPR-15 scale), "

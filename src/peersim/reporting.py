@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peersim.coordinator import ACTIVITIES
+from peersim.vocabulary import ACTIVITIES
 
 FLOWS = (
     "new_citizens_referred", "new_referred_staff", "new_referred_self", "new_citizens_declined",

@@ -14,8 +14,8 @@ import pandas as pd
 
 from peersim.economics.discounting import year_of_week, yearly_factor
 from peersim.economics.params import EconomicsParams
-from peersim.economics.records import ACTIVITIES
 from peersim.economics.tables import Table, TableLike, column, frame, isin, n_rows, row_sums
+from peersim.vocabulary import ACTIVITIES
 
 CATEGORIES = (
     "coordinator", "volunteer_training", "supervision", "premises_materials",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-SUBGROUPS = ("significant", "reduced", "mild")
+from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS
+
 AREAS = ("social", "health", "employment")
-IMPLEMENTATIONS = ("local_coordinator", "partnership")
 MODES = ("simulated", "expected")
 TARGET_BASES = ("qpr_change", "qpr_effect", "success")
 
@@ -217,7 +217,7 @@ def _validate_contract(c: ContractParams) -> None:
     for name, t in c.targets.items():
         path = f"contract.targets.{name}"
         _one_of(f"{path}.basis", t.basis, TARGET_BASES)
-        _between(f"{path}.threshold_qpr", t.threshold_qpr, 0.0, 60.0)
+        _between(f"{path}.threshold_qpr", t.threshold_qpr, 0.0, QPR_MAX)
         _between(f"{path}.share", t.share, 0.0, 1.0)
         _between(f"{path}.expected_rate", t.expected_rate, 1e-9, 1.0)
         _between(f"{path}.weight", t.weight, 0.0, 1.0)
