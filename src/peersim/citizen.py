@@ -231,10 +231,6 @@ class CitizenRegistry(ColumnStore):
             mask &= self.municipality[w] == municipality
         return mask.nonzero()[0] + self.lo
 
-    def count_state(self, state: CitizenState) -> int:
-        w = self.window()
-        return int(np.count_nonzero(self.state[w] == state))
-
     def companionship_open(self, municipality: int, week: int) -> bool:
         """Someone in ``municipality`` is in a companionship period this week."""
         return bool(self.comp_last[municipality] > week)

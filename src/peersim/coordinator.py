@@ -102,10 +102,6 @@ class Coordinator(Agent):
             self.hours[_ACT[activity]] += take
         return take
 
-    def hours_by_activity(self) -> dict[str, float]:
-        """This week's hours by activity."""
-        return dict(zip(ACTIVITIES, self.hours, strict=True))
-
     def work(self) -> None:
         model = self.model
         week = model.week

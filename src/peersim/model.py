@@ -153,9 +153,8 @@ class PeersimModel(mesa.Model):
             + [col[f"n_volunteers_{s.name.lower()}"] for s in VolunteerState]
             + [col[f"hours_{a}"] for a in ACTIVITIES] + [col["hours_budget"]])
 
-        impl = params.scenario.implementation
         self.municipality_list = [
-            Municipality(self, i, mp, params.referral, impl) for i, mp in enumerate(params.municipalities)
+            Municipality(self, i, mp, params.referral) for i, mp in enumerate(params.municipalities)
         ]
         self.workshop_until = np.zeros(len(self.municipality_list), dtype=np.int64)
         groups: dict[str, list[Municipality]] = {}
@@ -163,10 +162,7 @@ class PeersimModel(mesa.Model):
             groups.setdefault(m.params.coordinator_group, []).append(m)
         self.coordinator_list = []
         for j, (name, members) in enumerate(groups.items()):
-            c = Coordinator(self, j, name, members, params.coordinator)
-            for m in members:
-                m.coordinator = c
-            self.coordinator_list.append(c)
+            self.coordinator_list.append(Coordinator(self, j, name, members, params.coordinator))
         self.trial: TrialRecruitment | None = None
         if params.trial.enabled:
             self.trial = TrialRecruitment(self)
@@ -179,10 +175,6 @@ class PeersimModel(mesa.Model):
 
     def companionship_open(self, municipality: int, week: int) -> bool:
         return self.citizens.companionship_open(municipality, week)
-
-    def tally(self, name: str, value: float) -> None:
-        """Add to this week's flow ``name`` (the instance uses the recorder's own method)."""
-        self.recorder.tally(name, value)
 
     # -- the week ---------------------------------------------------------------------------
     def _mesa_step_within_horizon(self) -> None:

@@ -21,21 +21,15 @@ if TYPE_CHECKING:
 
 class Municipality(Agent):
     def __init__(self, model: PeersimModel, index: int, params: MunicipalityParams,
-                 referral: ReferralParams, implementation: str) -> None:
+                 referral: ReferralParams) -> None:
         super().__init__(model)
         self.index = index
         self.params = params
         self.rp = referral
-        self.implementation = implementation
-        self.adults = params.population * params.adult_share
-        self.pool_size = self.adults * params.eligible_share       # eligible adults at start
+        self.pool_size = params.population * params.adult_share * params.eligible_share  # eligible adults at start
         self.pool = self.pool_size                                   # eligible, not yet referred
         self.awareness = referral.initial_awareness
         self.meetings_last_week = 0
-        self.coordinator = None  # set by the model
-        # ledger of what happened here
-        self.referred_staff = 0
-        self.referred_self = 0
 
     @property
     def name(self) -> str:
@@ -56,8 +50,6 @@ class Municipality(Agent):
             self_ref = min(self_ref, max(0, available - staff))
             self.meetings_last_week = 0
         self.pool -= staff + self_ref
-        self.referred_staff += staff
-        self.referred_self += self_ref
         self.awareness -= rp.awareness_decay_per_week * (self.awareness - rp.awareness_floor)
         return staff, self_ref
 

@@ -88,12 +88,6 @@ class Recorder:
         self._write()
         return self._data
 
-    def add(self, week: int, name: str, value: float) -> None:
-        self.data[week, self.col[name]] += value
-
-    def set(self, week: int, name: str, value: float) -> None:
-        self.data[week, self.col[name]] = value
-
     def to_frame(self) -> pd.DataFrame:
         """One row per week: week, year, the recorded columns, then the ``cum_*`` running totals.
 

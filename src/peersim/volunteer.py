@@ -129,14 +129,11 @@ class VolunteerRegistry(ColumnStore):
         self._duty: np.ndarray | None = None             # rows on duty (None: stale)
         self._leading: np.ndarray | None = None          # rows leading (None: stale)
         self._hazard_draws = _HazardDraws(vp)
-        self._alloc(capacity)
-
-    def _alloc(self, capacity: int) -> None:
         self._grow(capacity)
 
     def add(self, k: int, coordinator: int, week: int, *, citizen_ids: np.ndarray | None = None) -> np.ndarray:
         if self.n + k > self.capacity:
-            self._alloc(max(2 * self.capacity, self.n + k))
+            self._grow(max(2 * self.capacity, self.n + k))
         rows = np.arange(self.n, self.n + k)
         self.coordinator[rows] = coordinator
         self.state[rows] = VolunteerState.RECRUITED
@@ -151,7 +148,6 @@ class VolunteerRegistry(ColumnStore):
         if self._counts is not None:
             self._counts[coordinator][VolunteerState.RECRUITED] += k
             self._counts[-1][VolunteerState.RECRUITED] += k
-        self._masks = None
         return rows
 
     # -- states -----------------------------------------------------------------------------
