@@ -3,39 +3,25 @@
 These dataclasses declare *types and allowed ranges only*. Every value lives once, in the
 top-level ``conf/`` folder, with its unit and source next to it. Hydra composes ``conf/`` against
 this schema (so a typo or a wrong type fails before the run), and :func:`validate` checks the
-ranges. The model and the economics layer receive these objects, never a ``DictConfig``.
+ranges and the cross-field rules. The model and the economics layer receive these objects, never
+a ``DictConfig``.
 
-Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(...))``.
+Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(...))``; how any
+such tree is checked (types, ranges, stray keys) is :mod:`peersim.validation`, and this module
+adds peersim's own rules (:func:`validate`), the uncertain parameters' distributions included.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import functools
-import numbers
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from peersim.economics.params import EconomicsParams
 from peersim.tables import CSV_LOCALES
+from peersim.validation import ConfigError, between, check_tree, one_of, resolve_key
+from peersim.validation import unknown_key_message  # noqa: F401  (still imported from here by peersim.config)
 from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS
-
-
-class ConfigError(ValueError):
-    """A configuration value is unknown, of the wrong type or out of range (one-line message)."""
-
-
-def between(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
-    return {"lo": lo, "hi": hi}
-
-
-def one_of(*choices: str) -> dict[str, Any]:
-    return {"choices": choices}
 
 
 SHARE = between(0.0, 1.0)
@@ -228,7 +214,7 @@ class TrialParams:
             if not 0 <= week <= 520:
                 raise ConfigError(f"trial.site_opening_week.{name} must be between 0 and 520, got {week}")
         for name, site in self.sites.items():
-            _validate_tree(site, f"trial.sites.{name}")
+            check_tree(site, f"trial.sites.{name}")
 
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "beta")
@@ -302,110 +288,9 @@ class PeersimConfig:
         return out
 
 
-def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
-    if "choices" in meta and value not in meta["choices"]:
-        allowed = ", ".join(meta["choices"])
-        raise ConfigError(f"{path}={value!r} is not allowed; choose one of: {allowed}")
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if value != value:  # NaN
-        raise ConfigError(f"{path} must be a number, got NaN")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        if lo is not None and hi is not None:
-            rng = f"between {lo} and {hi}"
-        elif lo is not None:
-            rng = f">= {lo}"
-        else:
-            rng = f"<= {hi}"
-        raise ConfigError(f"{path} must be {rng}, got {value}")
-
-
-def unknown_key_message(key: str, allowed: list[str], where: str | None = None) -> str:
-    """The one line for an unknown key: the closest allowed name, and every allowed one in
-    ``where`` (by default the key's parent, or the top level)."""
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
-    guess = f" (did you mean '{close[0]}'?)" if close else ""
-    where = where or (key.rsplit(".", 1)[0] if "." in key else "the top level")
-    hint = f"; allowed keys in {where}: {', '.join(allowed)}" if allowed else ""
-    return f"unknown key '{key}'{guess}{hint}"
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-@functools.cache
-def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
-    return dataclasses.fields(cls)
-
-
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}
-_FITS = {bool: lambda v: isinstance(v, bool | np.bool_),
-         int: lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_),
-         float: lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_),
-         str: lambda v: isinstance(v, str)}
-
-
-def _type_error(key: str, value: Any, hint: Any) -> str | None:
-    """Why ``value`` does not fit the declared type ``hint`` of ``key`` (None if it fits).
-    Values composed by Hydra always fit; this catches values set directly in Python."""
-    fits = _FITS.get(hint)
-    if fits is not None:
-        return None if fits(value) else f"{key} must be {_TYPE_WORDS[hint]}, got {value!r} ({type(value).__name__})"
-    if hint is Any:
-        return None
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        return _type_error(key, value, next(a for a in args if a is not type(None)))
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            return f"{key} must be a list, got {value!r}"
-        return next((e for i, v in enumerate(value) if (e := _type_error(f"{key}[{i}]", v, args[0]))), None)
-    if origin is dict:
-        if not isinstance(value, dict):
-            return f"{key} must be a mapping, got {value!r}"
-        return next((e for k, v in value.items() if (e := _type_error(f"{key}.{k}", v, args[1]))), None)
-    if dataclasses.is_dataclass(hint) and not isinstance(value, hint):
-        return f"{key} must be a {hint.__name__}, got {value!r}"
-    return None
-
-
-def _validate_tree(obj: Any, path: str) -> None:
-    fields = _fields(type(obj))
-    hints = _hints(type(obj))
-    stray = [k for k in vars(obj) if k not in hints]
-    if stray:  # an attribute set in Python that is not a parameter (a typo: p.coordinator.ftee = 2)
-        key = f"{path}.{stray[0]}" if path else stray[0]
-        raise ConfigError(unknown_key_message(key, [f.name for f in fields]))
-    for f in fields:
-        value = getattr(obj, f.name)
-        key = f"{path}.{f.name}" if path else f.name
-        error = _type_error(key, value, hints[f.name])
-        if error:
-            raise ConfigError(error)
-        if dataclasses.is_dataclass(value):
-            _validate_tree(value, key)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if dataclasses.is_dataclass(item):
-                    _validate_tree(item, f"{key}[{i}]")
-        else:
-            _check_field(key, value, dict(f.metadata))
-    check = getattr(obj, "validate", None)
-    if callable(check):
-        try:
-            check()
-        except ValueError as exc:  # the economics layer raises plain ValueError
-            raise ConfigError(str(exc)) from None
-
-
 def validate(cfg: PeersimConfig) -> PeersimConfig:
     """Check every range and every cross-field rule; raise :class:`ConfigError` on the first."""
-    _validate_tree(cfg, "")
+    check_tree(cfg, "")
     rec = cfg.recovery
     if len(rec.subgroup_shares) != len(SUBGROUPS):
         raise ConfigError(
@@ -438,9 +323,7 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"trial.site_opening_week names {', '.join(unknown)}, which is not a municipality of the run; "
             f"choose from: {', '.join(names)}"
         )
-    from peersim.uncertainty import check_uncertainty
-
-    check_uncertainty(cfg)
+    _check_uncertainty(cfg)
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:
@@ -449,3 +332,40 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"must sum to 1, got {total:.4g}"
         )
     return cfg
+
+
+def _check_uncertainty(cfg: PeersimConfig) -> None:
+    """Every uncertain key is a numeric parameter, every distribution well formed, and (for
+    absolute ones) its range inside the parameter's allowed range."""
+    for key, d in cfg.uncertainty.parameters.items():
+        node, name = resolve_key(cfg, key)
+        current = getattr(node, name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise ConfigError(f"uncertainty.parameters.{key}: '{key}' is not a numeric parameter")
+        _check_dist(key, d)
+        if not d.relative:
+            meta = next(f.metadata for f in dataclasses.fields(node) if f.name == name)
+            lo, hi = meta.get("lo"), meta.get("hi")
+            if (lo is not None and d.lo < lo) or (hi is not None and d.hi > hi):
+                raise ConfigError(
+                    f"uncertainty.parameters.{key}: range [{d.lo}, {d.hi}] leaves the allowed "
+                    f"range of {key} [{lo}, {hi}]"
+                )
+
+
+def _check_dist(key: str, d: DistParams) -> None:
+    where = f"uncertainty.parameters.{key}"
+    if not d.lo < d.hi:
+        raise ConfigError(f"{where}: lo ({d.lo}) must be below hi ({d.hi})")
+    if d.dist == "triangular":
+        if d.mode is None or not d.lo <= d.mode <= d.hi:
+            raise ConfigError(f"{where}: a triangular distribution needs lo <= mode <= hi")
+    elif d.dist in ("normal", "beta"):
+        if d.mean is None or d.sd is None or d.sd <= 0 or not d.lo <= d.mean <= d.hi:
+            raise ConfigError(f"{where}: a {d.dist} distribution needs mean within [lo, hi] and sd > 0")
+        if d.dist == "beta":
+            width = d.hi - d.lo
+            m = (d.mean - d.lo) / width
+            v = (d.sd / width) ** 2
+            if not 0 < m < 1 or v >= m * (1 - m):
+                raise ConfigError(f"{where}: beta sd ({d.sd}) is too large for its mean and range")
