@@ -272,7 +272,7 @@ def test_course_invariants_hold_every_week(make_params, case):
         leaders_now: list[int] = []
         in_course = set(np.flatnonzero(reg.state[: reg.n] == CitizenState.IN_COURSE).tolist())
         enrolled: set[int] = set()
-        for c in model.running:
+        for c in model.running_courses:
             tag = f"week {week}, course {c.course_id}"
             assert c.running and c.sessions_held <= c.sessions_planned, tag
             assert cp.min_participants_to_start <= c.participants.size <= cp.max_participants, (
@@ -290,10 +290,10 @@ def test_course_invariants_hold_every_week(make_params, case):
         assert len(leaders_now) == len(set(leaders_now)), f"week {week}: a volunteer leads two courses at once"
         assert vols.count(VolunteerState.LEADING) == len(leaders_now), f"week {week}: LEADING without a course"
         assert in_course == enrolled, f"week {week}: IN_COURSE citizens != participants of running courses"
-        assert stock(model, "n_courses_running") == len(model.running)
+        assert stock(model, "n_courses_running") == len(model.running_courses)
     for c in model.courses:
         assert c.participants.size >= cp.min_participants_to_start, f"course {c.course_id} started too small"
-        assert c.running == (c in model.running)
+        assert c.running == (c in model.running_courses)
         if not c.running:
             assert c.start_week <= c.end_week <= model.weeks
             assert c.cancelled or c.sessions_held == c.sessions_planned or not (
@@ -318,7 +318,7 @@ def test_running_courses_never_exceed_what_the_coordinators_hours_carry(make_par
     model = PeersimModel(CONSERVATION_CASES[case](make_params))
     for week in step_weeks(model):
         for coord in model.coordinator_list:
-            n = sum(1 for c in model.running if c.coordinator == coord.index)
+            n = sum(1 for c in model.running_courses if c.coordinator == coord.index)
             assert n <= coord.capacity, (
                 f"week {week}: coordinator {coord.name} runs {n} courses, its hours carry {coord.capacity}"
             )

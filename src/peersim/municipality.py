@@ -8,19 +8,19 @@ slowly toward a floor. The pool is renewed as people enter and leave eligibility
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-from mesa import Agent
+from mesa import Agent, Model
 
 from peersim.params import MunicipalityParams, ReferralParams
 
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
-
 
 class Municipality(Agent):
-    def __init__(self, model: PeersimModel, index: int, params: MunicipalityParams,
+    """A municipality: a Mesa agent that owns its eligible pool (a count), its staff's
+    awareness of the programme and the intro meetings held last week, and draws each week's
+    referrals from them (step 1 of the week). ``index`` is its place in the model's list and its
+    code in the registries' ``municipality`` columns."""
+
+    def __init__(self, model: Model, index: int, params: MunicipalityParams,
                  referral: ReferralParams) -> None:
         super().__init__(model)
         self.index = index
@@ -54,5 +54,7 @@ class Municipality(Agent):
         return staff, self_ref
 
     def hold_intro_meeting(self) -> None:
+        """An intro meeting was held here this week: its attendees may refer themselves next
+        week, and the staff's awareness rises."""
         self.meetings_last_week += 1
         self.awareness += self.rp.awareness_gain_per_intro_meeting * (1.0 - self.awareness)

@@ -31,7 +31,8 @@ STOCKS = (
     "eligible_pool", "awareness_mean", "strain_mean", "supervision_level",
     "qpr_mean_started", "qpr_cf_mean_started", "n_followed_started",
 )
-HOURS = tuple(f"hours_{a}" for a in ACTIVITIES) + ("hours_budget",)
+HOURS_BY_ACTIVITY = tuple(f"hours_{a}" for a in ACTIVITIES)
+HOURS = (*HOURS_BY_ACTIVITY, "hours_budget")
 RECOVERY_MEANS = ("qpr_mean_started", "qpr_cf_mean_started")  # computed after the weekly pass
 COLUMNS = FLOWS + STOCKS + HOURS
 
@@ -39,9 +40,11 @@ COLUMNS = FLOWS + STOCKS + HOURS
 class Recorder:
     """The weekly table: ``data[week]`` is the row of a week (row 0 = the state before week 1).
 
+    It owns the table, in the columns declared by name above (``FLOWS``, ``STOCKS``, ``HOURS``).
     A week's flows are counted in a plain list (:meth:`tally`); at the end of the week
-    :meth:`record` keeps them with the week's stocks, and the rows kept are written into the
-    table in one go when ``data`` is next read (cheaper than writing a numpy row every week).
+    :meth:`record` keeps them with the week's stocks, given by column name, and the rows kept
+    are written into the table in one go when ``data`` is next read (cheaper than writing a numpy
+    row every week).
     The citizens' recovery columns (QPR-15 means, ``n_followed_started``, ``new_successes``)
     are filled by ``PeersimModel.timeseries()``, the table's public form.
     """
@@ -53,33 +56,31 @@ class Recorder:
         # the citizens' recovery means are filled by PeersimModel.timeseries(); unknown until then
         self._data[:, [self.col[c] for c in RECOVERY_MEANS]] = np.nan
         self.flows = [0.0] * len(FLOWS)                   # this week's flows, in FLOWS order
-        self._pending: list[tuple[int, list[float], list[float]]] = []
-        self._stock_cols: np.ndarray | None = None
+        self._pending: list[tuple[int, list[float], dict[str, float]]] = []  # (week, flows, stocks)
 
     def tally(self, name: str, value: float) -> None:
         """Add to this week's flow ``name``."""
         self.flows[self.col[name]] += value  # FLOWS come first in COLUMNS
 
-    def record(self, week: int, stock_cols: np.ndarray, stocks: list[float]) -> None:
-        """The end of ``week``: its flows, and its ``stocks`` for the columns ``stock_cols``."""
-        if self._stock_cols is not stock_cols:
-            self._write()
-            self._stock_cols = stock_cols
+    def record(self, week: int, stocks: dict[str, float]) -> None:
+        """The end of ``week``: its flows, and its ``stocks`` by column name (columns not named
+        keep their value, 0 unless filled later)."""
         self._pending.append((week, self.flows, stocks))
         self.flows = [0.0] * len(FLOWS)
 
     def _write(self) -> None:
+        """Write the weeks recorded since the last write into the table, grouped by the
+        stocks they name (the same names every week but the first)."""
         if not self._pending:
             return
         weeks = np.array([w for w, _, _ in self._pending])
         self._data[weeks, : len(FLOWS)] += np.array([f for _, f, _ in self._pending])
-        width = max(len(s) for _, _, s in self._pending)
-        stocks = np.array([s + [0.0] * (width - len(s)) for _, _, s in self._pending])
-        short = np.array([len(s) < width for _, _, s in self._pending])
-        cols = self._stock_cols[:width]
-        self._data[weeks[~short][:, None], cols] = stocks[~short]
-        for w, _, s in (p for p, cut in zip(self._pending, short, strict=True) if cut):
-            self._data[w, cols[: len(s)]] = s
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, (_, _, stocks) in enumerate(self._pending):
+            groups.setdefault(tuple(stocks), []).append(i)
+        for names, at in groups.items():
+            values = np.array([list(self._pending[i][2].values()) for i in at], dtype=float)
+            self._data[weeks[at][:, None], [self.col[c] for c in names]] = values
         self._pending.clear()
 
     @property

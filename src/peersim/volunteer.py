@@ -17,24 +17,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from mesa import Agent
-
-from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from mesa import Agent, Model
 
 from peersim.params import VolunteerParams
-
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
-
+from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
 
 
 class VolunteerState(IntEnum):
+    """Where a volunteer is in the pipeline (the registry's ``state`` column)."""
+
     RECRUITED = 0     # recruited, waiting for the next training cohort
     IN_TRAINING = 1
     AVAILABLE = 2     # trained and ready to co-lead
@@ -61,6 +57,14 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 ON_DUTY_TABLE = state_table(*ON_DUTY)
 _LEADING, _AVAILABLE, _RESTING, _BURNED_OUT = (int(VolunteerState.LEADING), int(VolunteerState.AVAILABLE),
                                                int(VolunteerState.RESTING), int(VolunteerState.BURNED_OUT))
+
+
+class VolunteerWeek(NamedTuple):
+    """The rows whose state changed in a week's :meth:`VolunteerRegistry.step`."""
+
+    burned: np.ndarray     # burned out (paused)
+    left: np.ndarray       # left for good (exit hazard, or not back after a pause)
+    returned: np.ndarray   # back from a pause, resting before they lead again
 
 
 class _HazardDraws:
@@ -262,8 +266,7 @@ class VolunteerRegistry(ColumnStore):
         keep = 1.0 - self.vp.own_recovery_regain_per_week
         return self.setback[rows] * keep ** np.maximum(week - self.setback_week[rows], 0)
 
-    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator,
-             ) -> dict[str, np.ndarray]:
+    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator) -> VolunteerWeek:
         """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
 
         ``supervision_level[c]`` is supervision received per leader relative to the standard (0-1)
@@ -340,8 +343,8 @@ class VolunteerRegistry(ColumnStore):
             rested = np.concatenate(self._rest_ends.pop(w))
             rested = rested[(self.state[rested] == _RESTING) & (self.rest_until[rested] <= week)]
             self.set_state(rested, VolunteerState.AVAILABLE)
-        return {"burned": burned, "left": np.concatenate([left, quit_]) if quit_.size else left,
-                "returned": back}
+        return VolunteerWeek(burned=burned, left=np.concatenate([left, quit_]) if quit_.size else left,
+                             returned=back)
 
     def to_frame(self, coordinator_names: list[str]) -> pd.DataFrame:
         n = self.n
@@ -370,16 +373,17 @@ class VolunteerRegistry(ColumnStore):
 
 
 class Volunteer(Agent):
-    """A volunteer peer: a Mesa agent whose state is one row of the model's registry."""
+    """A volunteer peer: a Mesa agent whose state is row ``idx`` of the model's registry."""
 
-    def __init__(self, model: PeersimModel, idx: int) -> None:
+    def __init__(self, model: Model, registry: VolunteerRegistry, idx: int) -> None:
         super().__init__(model)
+        self.registry = registry
         self.idx = idx
 
     @property
     def state(self) -> VolunteerState:
-        return VolunteerState(self.model.volunteers.state[self.idx])
+        return VolunteerState(self.registry.state[self.idx])
 
     @property
     def strain(self) -> float:
-        return float(self.model.volunteers.strain[self.idx])
+        return float(self.registry.strain[self.idx])
