@@ -23,8 +23,8 @@ import pandas as pd
 from mesa import Agent, Model
 
 from peersim.params import CompanionshipParams, CourseParams, RecoveryParams
-from peersim import recovery
 from peersim.recovery import WeeklyRecovery
+from peersim.recovery import evaluate as evaluate_recovery
 from peersim.registry import NO_ROWS, NO_WEEK, PREFIX, ColumnStore
 from peersim.vocabulary import QPR_MAX, SUBGROUPS
 
@@ -53,12 +53,12 @@ class CitizenRegistry(ColumnStore):
     """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``.
 
     It owns every citizen's traits (drawn in referral order from the ``traits`` stream), state
-    and event weeks, the waiting lists' lengths, the events scheduled for a later week
-    (giving up, dropping out, the end of companionship), which municipalities' workshops ran each
-    week, and the window of rows still followed. The recovery columns (``x_cf``, ``effect``, ``success``, ``ti_success``, the ``qpr_*``
-    records) and ``sessions`` of citizens still in a course are brought up to date by
-    :meth:`evaluate`; :meth:`to_frame`, the model's ``timeseries()`` and the agents' ``qpr`` call
-    it, so read them through those (or call :meth:`evaluate` first).
+    and event weeks, the waiting lists' lengths, the events scheduled for a later week (giving
+    up, dropping out, the end of companionship), which municipalities' workshops ran each week,
+    and the window of rows still followed. The recovery columns (``x_cf``, ``effect``,
+    ``success``, ``ti_success``, the ``qpr_*`` records) and ``sessions`` of citizens still in a
+    course are brought up to date by :meth:`evaluate`; :meth:`to_frame`, the model's
+    ``timeseries()`` and the agents' ``qpr`` call it, so read them through those.
     """
 
     _FLOAT_FILL = np.nan
@@ -329,7 +329,7 @@ class CitizenRegistry(ColumnStore):
         if now.size:
             so_far = np.clip(until - self.ti_start[now] + 1, 0, 64)
             self.sessions[now] = np.bitwise_count(self.attended[now] & PREFIX[so_far])
-        self._weekly = recovery.evaluate(self, until)
+        self._weekly = evaluate_recovery(self, until)
         self._evaluated = key
         return self._weekly
 
@@ -339,9 +339,7 @@ class CitizenRegistry(ColumnStore):
         self.evaluate()
         n = self.n
         sl = slice(0, n)
-
         wk = self.weeks
-
         effect_end = self.qpr_end[sl] - self.qpr_cf_end[sl]
         states = [c.name.lower() for c in CitizenState]
         if not self.trial:  # outside a trial the categories stay those of the programme's states

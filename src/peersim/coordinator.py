@@ -30,7 +30,7 @@ from mesa import Agent
 
 from peersim.municipality import Municipality
 from peersim.params import CoordinatorParams, PeersimConfig
-from peersim.vocabulary import ACTIVITIES
+from peersim.vocabulary import ACTIVITIES, WEEKS_PER_YEAR
 from peersim.volunteer import VolunteerRegistry, VolunteerState
 
 _ACT = {a: i for i, a in enumerate(ACTIVITIES)}
@@ -82,7 +82,7 @@ class Coordinator(Agent):
         self.name = name
         self.municipalities = municipalities
         self.cp = params
-        self.budget = params.fte * params.productive_hours_per_fte_year / 52.0
+        self.budget = params.fte * params.productive_hours_per_fte_year / WEEKS_PER_YEAR
         vp = model.p.volunteers
         planned = min(1.0, params.supervision_hours_per_leader_week / vp.supervision_standard_hours_per_leader_week)
         self.supervision_level = planned          # this week's level (0-1), read by volunteers
@@ -92,7 +92,7 @@ class Coordinator(Agent):
         self.cohort = np.empty(0, dtype=np.int64)
         self.cohort_weeks = 0
         n = len(municipalities)
-        every = 52.0 / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
+        every = WEEKS_PER_YEAR / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
         self.intro_every = every
         # first meetings spread over the first interval; never, if no meetings are planned
         self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) if every < math.inf else math.inf
@@ -104,7 +104,7 @@ class Coordinator(Agent):
         self.n_running = 0                        # its courses running now (kept by the course lifecycle)
         self.capacity = self._capacity()
         # constants of the weekly work
-        self._steer_every = 52 // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
+        self._steer_every = WEEKS_PER_YEAR // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
         self._leaders_per_course = model.p.course.leaders_per_course
         self._supervision_standard = vp.supervision_standard_hours_per_leader_week
         self._needed = self.volunteers_needed()
@@ -117,7 +117,7 @@ class Coordinator(Agent):
         cp, model = self.cp, self.model
         every_w = model.p.companionship.workshop_every_weeks
         other = len(self.municipalities) * (
-            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / 52.0 + cp.hours_per_workshop / every_w
+            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / WEEKS_PER_YEAR + cp.hours_per_workshop / every_w
         )
         per_course = cp.hours_per_course_week + model.p.course.leaders_per_course * cp.supervision_hours_per_leader_week
         free = self.budget * (1.0 - cp.admin_share) - other

@@ -12,6 +12,7 @@ import numpy as np
 from mesa import Agent, Model
 
 from peersim.params import MunicipalityParams, ReferralParams
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 class Municipality(Agent):
@@ -38,9 +39,9 @@ class Municipality(Agent):
     def refer(self, week: int, rng: np.random.Generator) -> tuple[int, int]:
         """This week's referrals: (by staff, self-referred after intro meetings)."""
         rp = self.rp
-        turnover = self.params.eligible_turnover_per_year / 52.0
+        turnover = self.params.eligible_turnover_per_year / WEEKS_PER_YEAR
         self.pool += turnover * (self.pool_size - self.pool)
-        p_staff = rp.staff_referral_rate_per_year * self.awareness / 52.0
+        p_staff = rp.staff_referral_rate_per_year * self.awareness / WEEKS_PER_YEAR
         available = int(self.pool)
         staff = int(rng.binomial(available, min(1.0, p_staff))) if available > 0 else 0
         self_ref = 0

@@ -21,7 +21,7 @@ from peersim.economics.params import EconomicsParams
 from peersim.tables import CSV_LOCALES
 from peersim.validation import ConfigError, between, check_tree, one_of, resolve_key
 from peersim.validation import unknown_key_message  # noqa: F401  (still imported from here by peersim.config)
-from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS
+from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YEAR
 
 
 SHARE = between(0.0, 1.0)
@@ -31,6 +31,8 @@ POSITIVE_INT = between(1, None)
 
 @dataclass
 class ScenarioParams:
+    """The scenario (``conf/scenario/``): its name and which implementation model it runs."""
+
     name: str
     implementation: str = field(metadata=one_of(*IMPLEMENTATIONS))
     description: str
@@ -38,6 +40,9 @@ class ScenarioParams:
 
 @dataclass
 class MunicipalityParams:
+    """One municipality (``conf/municipality/``): its population, the share eligible, and the
+    coordinator group it belongs to (municipalities of one group share a coordinator)."""
+
     name: str
     label: str
     population: int = field(metadata=between(1, 10_000_000))
@@ -49,6 +54,9 @@ class MunicipalityParams:
 
 @dataclass
 class ReferralParams:
+    """How citizens are referred (``conf/referral/``): staff referral and awareness, intro meetings
+    and self-referral, declining at referral, giving up while waiting."""
+
     staff_referral_rate_per_year: float = field(metadata=SHARE)
     initial_awareness: float = field(metadata=SHARE)
     awareness_floor: float = field(metadata=SHARE)
@@ -63,6 +71,8 @@ class ReferralParams:
 
 @dataclass
 class CoordinatorParams:
+    """A coordinator's hours budget and what each activity costs (``conf/coordinator/``)."""
+
     fte: float = field(metadata=between(0.0, 50.0))
     productive_hours_per_fte_year: float = field(metadata=between(1.0, 2080.0))
     admin_share: float = field(metadata=SHARE)
@@ -84,6 +94,8 @@ class CoordinatorParams:
 
 @dataclass
 class CourseParams:
+    """Group courses (``conf/course/``): size, sessions, formation, attendance and dropout."""
+
     max_participants: int = field(metadata=between(1, 20))
     min_participants_to_start: int = field(metadata=between(1, 20))
     sessions: int = field(metadata=between(1, 52))
@@ -98,6 +110,9 @@ class CourseParams:
 
 @dataclass
 class VolunteerParams:
+    """Volunteers (``conf/volunteers/``): strain, burnout, exit, rest, training dropout, their
+    own recovery, and former participants who volunteer."""
+
     strain_per_course_week: float = field(metadata=NONNEG)
     strain_recovery_per_week: float = field(metadata=SHARE)
     supervision_buffer: float = field(metadata=SHARE)
@@ -120,6 +135,8 @@ class VolunteerParams:
 
 @dataclass
 class RecoveryParams:
+    """Citizens' QPR-15 recovery and attributable success (``conf/recovery/``, :mod:`peersim.recovery`)."""
+
     subgroup_shares: list[float]
     baseline_qpr_mean: list[float]
     baseline_qpr_sd: float = field(metadata=between(0.0, 30.0))
@@ -138,6 +155,8 @@ class RecoveryParams:
 
 @dataclass
 class CompanionshipParams:
+    """The companionship period after a course and its workshops (``conf/companionship/``)."""
+
     uptake: float = field(metadata=SHARE)
     weeks_from_course_start: int = field(metadata=between(0, 520))
     workshop_every_weeks: int = field(metadata=between(1, 52))
@@ -145,6 +164,9 @@ class CompanionshipParams:
 
 @dataclass
 class FidelityParams:
+    """How a course's fidelity emerges from its drivers (``conf/fidelity/``,
+    :func:`peersim.course.course_fidelity`)."""
+
     weight_training: float = field(metadata=SHARE)
     weight_supervision: float = field(metadata=SHARE)
     weight_role_support: float = field(metadata=SHARE)
@@ -155,6 +177,8 @@ class FidelityParams:
 
 @dataclass
 class OutputParams:
+    """Which files a run writes (``conf/output/``)."""
+
     charts: bool
     parquet: bool
     csv: bool
@@ -275,7 +299,7 @@ class PeersimConfig:
 
     @property
     def weeks(self) -> int:
-        return self.years * 52
+        return self.years * WEEKS_PER_YEAR
 
     @property
     def municipalities(self) -> list[MunicipalityParams]:

@@ -17,6 +17,10 @@ PREFIX = np.array([(1 << j) - 1 for j in range(64)] + [2**64 - 1], dtype=np.uint
 
 
 class ColumnStore:
+    """Rows of agents as one numpy array per attribute, declared by kind in the subclass
+    (``_FLOAT``, ``_INT``, ``_BOOL``, ``_BITS``); it owns the arrays and their capacity, and the
+    first ``n`` rows are in use. Growing by doubling keeps the rows already there."""
+
     _FLOAT: ClassVar[tuple[str, ...]] = ()
     _INT: ClassVar[tuple[str, ...]] = ()    # int32; event weeks (``ti_*``) use NO_WEEK for "never"
     _BOOL: ClassVar[tuple[str, ...]] = ()

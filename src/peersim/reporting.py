@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peersim.vocabulary import ACTIVITIES
+from peersim.vocabulary import ACTIVITIES, WEEKS_PER_YEAR
 
 FLOWS = (
     "new_citizens_referred", "new_referred_staff", "new_referred_self", "new_citizens_declined",
@@ -99,7 +99,7 @@ class Recorder:
         weeks = np.arange(1, self.weeks + 1)
         ints = np.rint(data[:, _INT_IDX]).astype(np.int64)
         flows = ints[:, : len(FLOWS)]  # FLOWS come first in COLUMNS and are all integers
-        frame_ints = np.column_stack([weeks, (weeks - 1) // 52 + 1, ints, np.cumsum(flows, axis=0)])
+        frame_ints = np.column_stack([weeks, (weeks - 1) // WEEKS_PER_YEAR + 1, ints, np.cumsum(flows, axis=0)])
         df_int = pd.DataFrame(frame_ints, columns=["week", "year", *_INT_NAMES, *_CUM_NAMES])
         df_float = pd.DataFrame(data[:, _FLOAT_IDX], columns=list(_FLOAT_NAMES))
         return pd.concat([df_int, df_float], axis=1)[list(_FRAME_COLUMNS)]

@@ -154,6 +154,7 @@ class TrialRecruitment:
 
     @property
     def open(self) -> bool:
+        """Recruitment is still open (fewer than ``trial.participants`` randomised)."""
         return self.closed_week is None
 
     def counts(self) -> dict[str, int | None]:

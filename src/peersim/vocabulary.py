@@ -21,5 +21,8 @@ ACTIVITIES = (
 )
 """What a coordinator's weekly hours are spent on (the weekly table's ``hours_<activity>``)."""
 
+WEEKS_PER_YEAR = 52
+"""The model's calendar: a step is a week and a year is 52 of them."""
+
 QPR_MAX = 60.0
 """The top of the QPR-15 scale (15 items scored 0-4): scores are kept within 0-60."""

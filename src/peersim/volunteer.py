@@ -26,6 +26,7 @@ from mesa import Agent, Model
 
 from peersim.params import VolunteerParams
 from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 class VolunteerState(IntEnum):
@@ -100,7 +101,7 @@ class _HazardDraws:
         with np.errstate(divide="ignore", invalid="ignore"):
             odds = top / u[0] - 1.0
             burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
-            need = -52.0 * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
+            need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
             if vp.exit_rate_strain_per_year > 0:
                 exit_ = need / vp.exit_rate_strain_per_year
             else:
