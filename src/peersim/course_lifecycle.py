@@ -14,7 +14,7 @@ free volunteers, or the course stops there (:meth:`CourseLifecycle.replace_leade
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -164,6 +164,6 @@ class CourseLifecycle:
             course.leaders = partner
             self.end(course, week, cancelled=True)
 
-    def joiners_due(self, week: int) -> list[FutureVolunteer]:
+    def joiners_due(self, week: int) -> Sequence[FutureVolunteer]:
         """The completers who join the volunteers this week (each is handed out once)."""
-        return self._joiners.pop(week, [])
+        return self._joiners.pop(week, ())

@@ -22,12 +22,9 @@ Order of events within a week (the code in :meth:`PeersimModel.step` follows it)
 6. **Record.** The week's flows and stocks are written to the weekly table.
 
 In a randomised trial (``scenario=trial``, :mod:`peersim.trial_conduct`) step 1 differs while
-recruitment is open: a site enrols from the end of the run-in (later for sites that join later;
-before that its referrals go to other offers); a share of the referred enrol and are randomised
-1:1 (:class:`peersim.trial.BlockRandomiser`), the others do not meet the programme (no agents);
-recruitment closes when ``trial.participants`` are randomised, and from the next week referral
-is as usual. Step 5 begins with measuring the randomised citizens who are due
-(:meth:`peersim.trial_conduct.TrialCitizenRegistry.measure`).
+recruitment is open: only the referred citizens who enrol meet the programme, each randomised to
+PEER (the waiting list) or service as usual (a followed control); from the week after it closes,
+referral is as usual. Step 5 begins with measuring the randomised citizens who are due.
 
 Where each step lives: referral in :mod:`peersim.municipality`, the coordinators' work in
 :mod:`peersim.coordinator`, courses from start to end (steps 2-4) in
@@ -60,7 +57,7 @@ from peersim.course import Course
 from peersim.course_lifecycle import CourseLifecycle
 from peersim.municipality import Municipality
 from peersim.params import PeersimConfig
-from peersim.reporting import HOURS_BY_ACTIVITY, Recorder
+from peersim.reporting import HOURS, Recorder
 from peersim.streams import make_streams
 from peersim.trial_conduct import TrialCitizenRegistry, TrialRecruitment
 from peersim.vocabulary import ACTIVITIES
@@ -262,7 +259,7 @@ class PeersimModel(mesa.Model):
         for m in munis:
             pool += m.pool
             awareness += m.awareness
-        counts = vols.totals()
+        counts = vols.totals().copy()  # the registry keeps changing its own list
         duty = counts[_AVAILABLE] + counts[_LEADING] + counts[_RESTING]
         stocks = {
             "n_waiting": reg.waiting_total, "n_in_course": reg.in_course_n, "n_companionship": reg.comp_n,
@@ -271,12 +268,12 @@ class PeersimModel(mesa.Model):
             "strain_mean": vols.strain[vols.on_duty()].sum() / duty if duty else 0.0,
             "supervision_level": supervision / len(coords), "eligible_pool": pool,
             "awareness_mean": awareness / len(munis),
-            **dict(zip(_VOLUNTEER_STOCKS, counts, strict=True)),
         }
         if self.week:  # no hours before the first week
-            stocks.update(zip(HOURS_BY_ACTIVITY, hours, strict=True))
-            stocks["hours_budget"] = budget
-        self.recorder.record(self.week, stocks)
+            hours.append(budget)
+            self.recorder.record(self.week, stocks, (_VOLUNTEER_STOCKS, counts), (HOURS, hours))
+        else:
+            self.recorder.record(self.week, stocks, (_VOLUNTEER_STOCKS, counts))
 
     # -- results ----------------------------------------------------------------------------
     def run(self) -> None:

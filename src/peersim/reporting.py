@@ -56,31 +56,41 @@ class Recorder:
         # the citizens' recovery means are filled by PeersimModel.timeseries(); unknown until then
         self._data[:, [self.col[c] for c in RECOVERY_MEANS]] = np.nan
         self.flows = [0.0] * len(FLOWS)                   # this week's flows, in FLOWS order
-        self._pending: list[tuple[int, list[float], dict[str, float]]] = []  # (week, flows, stocks)
+        self._pending: list[tuple] = []                   # (week, flows, stocks, series) of each week
 
     def tally(self, name: str, value: float) -> None:
         """Add to this week's flow ``name``."""
         self.flows[self.col[name]] += value  # FLOWS come first in COLUMNS
 
-    def record(self, week: int, stocks: dict[str, float]) -> None:
-        """The end of ``week``: its flows, and its ``stocks`` by column name (columns not named
-        keep their value, 0 unless filled later)."""
-        self._pending.append((week, self.flows, stocks))
+    def record(self, week: int, stocks: dict[str, float],
+               *series: tuple[tuple[str, ...], list[float]]) -> None:
+        """The end of ``week``: its flows, and its stocks by column name: ``stocks`` maps names
+        to values, and each of ``series`` pairs a tuple of names with a list of values in that
+        order (cheaper than a dict for values that come as a list, such as hours by activity).
+        Columns not named keep their value (0 unless filled later)."""
+        self._pending.append((week, self.flows, stocks, series))
         self.flows = [0.0] * len(FLOWS)
 
     def _write(self) -> None:
         """Write the weeks recorded since the last write into the table, grouped by the
-        stocks they name (the same names every week but the first)."""
+        columns they name (the same every week but the first)."""
         if not self._pending:
             return
-        weeks = np.array([w for w, _, _ in self._pending])
-        self._data[weeks, : len(FLOWS)] += np.array([f for _, f, _ in self._pending])
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for i, (_, _, stocks) in enumerate(self._pending):
-            groups.setdefault(tuple(stocks), []).append(i)
-        for names, at in groups.items():
-            values = np.array([list(self._pending[i][2].values()) for i in at], dtype=float)
-            self._data[weeks[at][:, None], [self.col[c] for c in names]] = values
+        weeks = np.array([p[0] for p in self._pending])
+        self._data[weeks, : len(FLOWS)] += np.array([p[1] for p in self._pending])
+        groups: dict[tuple, tuple[list[str], list[int], list[list[float]]]] = {}
+        for i, (_, _, stocks, series) in enumerate(self._pending):
+            row, key = [*stocks.values()], [*stocks]
+            for names, values in series:
+                row += values
+                key.append(id(names))
+            group = groups.get(k := tuple(key))
+            if group is None:
+                group = groups[k] = ([*stocks, *(c for names, _ in series for c in names)], [], [])
+            group[1].append(i)
+            group[2].append(row)
+        for names, at, rows in groups.values():
+            self._data[weeks[at][:, None], [self.col[c] for c in names]] = np.array(rows, dtype=float)
         self._pending.clear()
 
     @property

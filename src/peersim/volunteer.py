@@ -344,8 +344,7 @@ class VolunteerRegistry(ColumnStore):
             rested = np.concatenate(self._rest_ends.pop(w))
             rested = rested[(self.state[rested] == _RESTING) & (self.rest_until[rested] <= week)]
             self.set_state(rested, VolunteerState.AVAILABLE)
-        return VolunteerWeek(burned=burned, left=np.concatenate([left, quit_]) if quit_.size else left,
-                             returned=back)
+        return VolunteerWeek(burned, np.concatenate([left, quit_]) if quit_.size else left, back)
 
     def to_frame(self, coordinator_names: list[str]) -> pd.DataFrame:
         n = self.n
