@@ -48,6 +48,8 @@ coordinators are ordinary Mesa agents.
 
 from __future__ import annotations
 
+from operator import add
+
 import mesa
 import numpy as np
 
@@ -254,7 +256,7 @@ class PeersimModel(mesa.Model):
             supervision += c.supervision_level
             forming += len(c.forming)
             budget += c.budget
-            hours = [a + b for a, b in zip(hours, c.hours, strict=True)]
+            hours = list(map(add, hours, c.hours))  # both in ACTIVITIES order
         pool = awareness = 0.0
         for m in munis:
             pool += m.pool
