@@ -6,7 +6,8 @@ numpy arrays), so the weekly work on citizens is vectorised over the rows concer
 owns the lifecycle (:class:`CitizenState`): referral, the waiting list, declining, giving up,
 the course (attendance and dropout), companionship, and how long each citizen is followed. It
 records the course history that recovery depends on; the QPR-15 scores themselves are computed
-from that history by :mod:`peersim.recovery` when they are asked for (:meth:`CitizenRegistry.evaluate`).
+from that history by :mod:`peersim.recovery` when they are asked for
+(:meth:`CitizenRegistry.evaluate`).
 
 Waiting citizens give up at a constant weekly hazard: each citizen's patience (weeks of waiting
 before they would give up, geometric) is drawn with their traits, and they give up in that week
@@ -42,7 +43,8 @@ class CitizenState(IntEnum):
     CONTROL = 7        # randomised to service as usual in a trial: followed until measured, never offered a course
 
 
-_WAITING, _IN_COURSE, _COMPANIONSHIP = int(CitizenState.WAITING), int(CitizenState.IN_COURSE), int(CitizenState.COMPANIONSHIP)
+_WAITING, _IN_COURSE = int(CitizenState.WAITING), int(CitizenState.IN_COURSE)
+_COMPANIONSHIP = int(CitizenState.COMPANIONSHIP)
 FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet ended, no patience limit)
 
 _BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)

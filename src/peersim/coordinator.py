@@ -95,7 +95,7 @@ class Coordinator(Agent):
         every = WEEKS_PER_YEAR / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
         self.intro_every = every
         # first meetings spread over the first interval; never, if no meetings are planned
-        self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) if every < math.inf else math.inf
+        self.next_intro = [1.0 + i * min(every, float(WEEKS_PER_YEAR)) / max(n, 1) if every < math.inf else math.inf
                            for i in range(n)]
         self.next_workshop = [0] * n
         self.intro_hours = [0.0] * n
@@ -104,7 +104,8 @@ class Coordinator(Agent):
         self.n_running = 0                        # its courses running now (kept by the course lifecycle)
         self.capacity = self._capacity()
         # constants of the weekly work
-        self._steer_every = WEEKS_PER_YEAR // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
+        steering = params.steering_meetings_per_year
+        self._steer_every = WEEKS_PER_YEAR // steering if steering else 0
         self._leaders_per_course = model.p.course.leaders_per_course
         self._supervision_standard = vp.supervision_standard_hours_per_leader_week
         self._needed = self.volunteers_needed()
