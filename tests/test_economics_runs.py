@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from peersim.economics import cumulative_cashflow_chart, evaluate, load_default_params
 from peersim.economics.cashflow import CASHFLOW_COLUMNS
-from peersim.economics.records import ACTIVITIES
+from peersim.vocabulary import ACTIVITIES
 
 matplotlib.use("Agg")
 

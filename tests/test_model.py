@@ -272,7 +272,7 @@ def test_course_invariants_hold_every_week(make_params, case):
         leaders_now: list[int] = []
         in_course = set(np.flatnonzero(reg.state[: reg.n] == CitizenState.IN_COURSE).tolist())
         enrolled: set[int] = set()
-        for c in model.running:
+        for c in model.running_courses:
             tag = f"week {week}, course {c.course_id}"
             assert c.running and c.sessions_held <= c.sessions_planned, tag
             assert cp.min_participants_to_start <= c.participants.size <= cp.max_participants, (
@@ -290,10 +290,10 @@ def test_course_invariants_hold_every_week(make_params, case):
         assert len(leaders_now) == len(set(leaders_now)), f"week {week}: a volunteer leads two courses at once"
         assert vols.count(VolunteerState.LEADING) == len(leaders_now), f"week {week}: LEADING without a course"
         assert in_course == enrolled, f"week {week}: IN_COURSE citizens != participants of running courses"
-        assert stock(model, "n_courses_running") == len(model.running)
+        assert stock(model, "n_courses_running") == len(model.running_courses)
     for c in model.courses:
         assert c.participants.size >= cp.min_participants_to_start, f"course {c.course_id} started too small"
-        assert c.running == (c in model.running)
+        assert c.running == (c in model.running_courses)
         if not c.running:
             assert c.start_week <= c.end_week <= model.weeks
             assert c.cancelled or c.sessions_held == c.sessions_planned or not (
@@ -318,7 +318,7 @@ def test_running_courses_never_exceed_what_the_coordinators_hours_carry(make_par
     model = PeersimModel(CONSERVATION_CASES[case](make_params))
     for week in step_weeks(model):
         for coord in model.coordinator_list:
-            n = sum(1 for c in model.running if c.coordinator == coord.index)
+            n = sum(1 for c in model.running_courses if c.coordinator == coord.index)
             assert n <= coord.capacity, (
                 f"week {week}: coordinator {coord.name} runs {n} courses, its hours carry {coord.capacity}"
             )
@@ -682,3 +682,38 @@ def test_stepping_past_the_horizon_is_refused_and_leaves_the_clock_alone(make_pa
         with pytest.raises(RuntimeError, match="horizon is 52 weeks"):
             model.step()
     assert (model.week, model.steps, model.time) == (52, 52, 52)
+
+
+def test_the_recorder_writes_each_stock_to_the_column_it_names():
+    """Stocks are recorded by column name (the first week names fewer than the later ones);
+    flows are tallied by name; a column no week names keeps 0."""
+    from peersim.reporting import Recorder
+
+    rec = Recorder(2)
+    rec.record(0, {"n_waiting": 3, "eligible_pool": 100.5})
+    rec.tally("new_citizens_referred", 4)
+    rec.record(1, {"eligible_pool": 99.0, "n_waiting": 5, "hours_admin": 2.5, "hours_budget": 10.0})
+    rec.record(2, {"eligible_pool": 98.0, "n_waiting": 6, "hours_admin": 3.0, "hours_budget": 10.0})
+    data, col = rec.data, rec.col
+    assert data[:, col["n_waiting"]].tolist() == [3, 5, 6]
+    assert data[:, col["eligible_pool"]].tolist() == [100.5, 99.0, 98.0]
+    assert data[:, col["hours_admin"]].tolist() == [0.0, 2.5, 3.0]
+    assert data[:, col["new_citizens_referred"]].tolist() == [0, 4, 0]
+    assert (data[:, col["n_in_course"]] == 0).all()
+
+
+def test_the_model_leaves_mesas_running_flag_alone(make_params):
+    """Mesa's Model.running is a flag its batch runner and visualisation read; the running
+    courses are PeersimModel.running_courses."""
+    model = PeersimModel(make_params("years=1", seed=1), make_agents=False)
+    model.run()
+    assert model.running is True
+    assert all(c.running for c in model.running_courses)
+
+
+def test_a_block_stream_must_be_declared():
+    from peersim.streams import substream
+
+    substream(1, "recovery", 0)
+    with pytest.raises(ValueError, match="not a block stream"):
+        substream(1, "recovry", 0)

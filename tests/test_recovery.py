@@ -1,7 +1,7 @@
 """Citizens' recovery, and the event-scheduled parts of the weekly pass.
 
 The scores are computed in one vectorised pass when results are asked for
-(:meth:`CitizenRegistry.evaluate`). These tests hold that pass to a plain week-by-week loop over
+(:func:`peersim.recovery.evaluate`). These tests hold that pass to a plain week-by-week loop over
 each citizen that follows the model's order of events literally, so any shortcut in the vectorised
 form that changes a figure fails here. The other tests check the pieces that replaced weekly draws
 by draws made once (patience, pause lengths, attendance and dropout, hazard thresholds).
@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 
 from peersim import run
-from peersim.citizen import NO_WEEK, QPR_MAX, CitizenRegistry, _geometric_weeks
+from peersim.citizen import CitizenRegistry, _geometric_weeks
 from peersim.model import PeersimModel
+from peersim.recovery import innovation_sd, innovations
+from peersim.registry import NO_WEEK
+from peersim.vocabulary import QPR_MAX
 from peersim.volunteer import ON_DUTY, VolunteerState, _HazardDraws
 
 from conftest import SHORT_YEARS
@@ -32,13 +35,13 @@ def reference_recovery(reg: CitizenRegistry, until: int) -> dict:
     (the trial measurement), then step 5 (fluctuation, decay, success runs, weekly means, the
     26-week record). Scores stay put once follow-up has ended."""
     rp = reg.rp
-    rho, sd = rp.weekly_persistence, reg.innovation_sd
+    rho, sd = rp.weekly_persistence, innovation_sd(rp)
     thr, S = rp.success_improvement_qpr, rp.success_sustain_weeks
     n = reg.n
     t_ref = reg.ti_referred[:n].astype(int)
     last = np.minimum(reg.follow_last[:n], until).astype(int)
     lengths = np.maximum(last - t_ref + 1, 0)
-    eps = reg._innovations(0, n, np.maximum(lengths, 1))
+    eps = innovations(reg.seed, 0, n, np.maximum(lengths, 1))
     out = {k: np.full(n, np.nan) for k in ("qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w",
                                            "qpr_trial", "qpr_cf_trial", "x_cf", "effect")}
     out["ti_success"] = np.full(n, NO_WEEK)
@@ -142,11 +145,11 @@ def test_evaluating_mid_run_gives_the_same_history_as_evaluating_later(make_para
 
 def test_a_citizens_fluctuation_does_not_depend_on_how_long_others_are_followed(make_params):
     reg = PeersimModel(make_params("years=1", seed=3), make_agents=False).citizens
-    short = reg._innovations(0, 200, np.full(200, 30))
-    long_ = reg._innovations(0, 200, np.r_[np.full(100, 30), np.full(100, 90)])
+    short = innovations(reg.seed, 0, 200, np.full(200, 30))
+    long_ = innovations(reg.seed, 0, 200, np.r_[np.full(100, 30), np.full(100, 90)])
     np.testing.assert_array_equal(short, long_[:30])
     other = PeersimModel(make_params("years=1", seed=4), make_agents=False).citizens
-    assert not np.array_equal(other._innovations(0, 200, np.full(200, 30)), short)
+    assert not np.array_equal(innovations(other.seed, 0, 200, np.full(200, 30)), short)
 
 
 def test_agent_qpr_is_the_registry_score_now(make_params):
@@ -200,7 +203,7 @@ def test_pause_lengths_are_geometric_with_the_mean_pause(make_params):
     reg.set_state(rows, VolunteerState.AVAILABLE)
     reg.strain[rows] = 50.0
     out = reg.step(1, [1.0], np.random.default_rng(3))
-    assert out["burned"].size == rows.size
+    assert out.burned.size == rows.size
     weeks = np.concatenate([np.full(sum(len(r) for r in lists), w) for w, lists in reg._pause_ends.items()])
     pause = weeks - 1
     assert pause.min() == 1
@@ -253,7 +256,7 @@ def test_counts_kept_by_state_changes_match_a_recount_every_week(make_params, ca
         assert reg.in_course_n == np.count_nonzero(st == CitizenState.IN_COURSE)
         assert reg.comp_n == np.count_nonzero(reg.comp_until[: reg.n] > week)
         for c in model.coordinator_list:
-            assert c.n_running == sum(1 for course in model.running if course.coordinator == c.index)
+            assert c.n_running == sum(1 for course in model.running_courses if course.coordinator == c.index)
         v = model.volunteers
         by = np.bincount(v.coordinator[: v.n].astype(int) * len(VolunteerState) + v.state[: v.n],
                          minlength=v.n_coordinators * len(VolunteerState)).reshape(-1, len(VolunteerState))

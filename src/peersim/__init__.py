@@ -17,7 +17,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 _API = {
     "load_config": "peersim.config",
-    "ConfigError": "peersim.params",
+    "ConfigError": "peersim.validation",
     "PeersimConfig": "peersim.params",
     "RunResult": "peersim.simulate",
     "run": "peersim.simulate",

@@ -1,80 +1,38 @@
-"""Citizens: referred adults, their course, recovery (QPR-15) and attributable success.
+"""Citizens: referred adults, their way through the programme, one row each.
 
 Only people who meet the programme become agents: a citizen is created when referred. Each
 citizen is a Mesa agent whose state lives in one row of a :class:`CitizenRegistry` (a struct of
-numpy arrays), so the weekly work on citizens is vectorised over the rows concerned.
-
-Recovery. A citizen's service-as-usual (counterfactual) QPR-15 follows an AR(1) process around a
-personal level ``mu = baseline + sau_drift``: every week the citizen is followed,
-``x <- mu + rho (x - mu) + sd_innovation * eps``, starting from the baseline in the week of
-referral. The programme adds an attributable effect ``E``: it grows with each session attended
-(by ``effect_full_dose * responsiveness * fidelity / fidelity_reference / sessions``) and, from
-the week the course ends (or the citizen drops out), decays by a weekly share (more slowly in
-companionship while the municipality's workshops run). The factual score is
-``counterfactual + E``: both worlds use the same random numbers, so the effect attributable to
-the programme is known per citizen. A citizen is followed from referral until they decline or
-give up, or until ``follow_up_weeks`` after their course; after that their scores stay put.
-
-Attributable success (SØM sense): the factual score stays at least ``success_improvement_qpr``
-above the citizen's baseline for ``success_sustain_weeks`` consecutive followed weeks since the
-course started, while over the same weeks the counterfactual did not. It is recorded once, with
-the week it is reached.
-
-How it is computed. Nothing else in the model depends on a citizen's score, so the scores are
-not moved week by week. The weekly pass records what the scores depend on (referral, attendance
-of each session as a bit set, course end, companionship, which municipalities' workshops run,
-when follow-up ends), and :meth:`CitizenRegistry.evaluate` computes every followed week of every
-citizen in one vectorised pass when results are asked for (at the end of a run, or by an agent's
-``qpr`` mid-run), exactly as the weekly process above defines them. Each citizen's fluctuation
-``eps`` is their own sequence (the n-th referred citizen of a seed has the same one in every
-scenario; :func:`peersim.streams.substream`), indexed by weeks since referral.
-
-Timing within a week (the model's step order): the score at the end of week ``t`` includes that
-week's sessions, fluctuation and decay. Records taken during the week, ``qpr_end_course`` (when
-the course ends or the citizen drops out, step 3) and the trial measurement (start of step 5),
-see last week's fluctuation and this week's sessions, before this week's decay.
+numpy arrays), so the weekly work on citizens is vectorised over the rows concerned. The registry
+owns the lifecycle (:class:`CitizenState`): referral, the waiting list, declining, giving up,
+the course (attendance and dropout), companionship, and how long each citizen is followed. It
+records the course history that recovery depends on; the QPR-15 scores themselves are computed
+from that history by :mod:`peersim.recovery` when they are asked for
+(:meth:`CitizenRegistry.evaluate`).
 
 Waiting citizens give up at a constant weekly hazard: each citizen's patience (weeks of waiting
 before they would give up, geometric) is drawn with their traits, and they give up in that week
-if they are still waiting.
-
-Randomised trial (``scenario=trial``). Citizens who enrol are randomised (:meth:`randomise`): the
-PEER arm joins the waiting list as usual, the SAU arm is in state ``CONTROL`` (followed, never
-invited to a course, never in companionship). Every randomised citizen is measured once
-(intention to treat, :meth:`measure_trial`) at the end of the intervention:
-
-* a PEER citizen offered a course, at the planned end of that course (its last session's week),
-  whether they attended it all, dropped out, declined the seat or the course was cancelled;
-* a PEER citizen who gives up while waiting, ``formation_weeks + sessions - 1`` weeks after
-  randomisation (when a course begun at once would have ended) or when giving up, if later;
-* a control (SAU), at the planned end of the first course that starts in their municipality after
-  their randomisation: the course their PEER peers randomised at the same time join, so both arms
-  are measured after the same time (under service as usual QPR-15 drifts upwards, so measuring
-  one arm later would bias the difference).
+if they are still waiting. In a randomised trial the registry is a
+:class:`peersim.trial_conduct.TrialCitizenRegistry`, which also randomises and measures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from mesa import Agent
+from mesa import Agent, Model
 
-from peersim.params import SUBGROUPS, CompanionshipParams, CourseParams, RecoveryParams
-from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
-from peersim.streams import substream
-from peersim.trial import PEER, SAU
-
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
-
-QPR_MAX = 60.0
+from peersim.params import CompanionshipParams, CourseParams, RecoveryParams
+from peersim.recovery import WeeklyRecovery
+from peersim.recovery import evaluate as evaluate_recovery
+from peersim.registry import NO_ROWS, NO_WEEK, PREFIX, ColumnStore
+from peersim.vocabulary import QPR_MAX, SUBGROUPS
 
 
 class CitizenState(IntEnum):
+    """Where a citizen is in the programme (the registry's ``state`` column)."""
+
     WAITING = 0        # referred, on the municipality's waiting list
     IN_COURSE = 1      # enrolled in a running course
     COMPANIONSHIP = 2  # course over, companionship period running
@@ -85,53 +43,39 @@ class CitizenState(IntEnum):
     CONTROL = 7        # randomised to service as usual in a trial: followed until measured, never offered a course
 
 
-# states in which a randomised citizen's trial measurement waits (they may still start a course)
-MEASURE_LATER = np.zeros(len(CitizenState), dtype=bool)
-MEASURE_LATER[[CitizenState.WAITING, CitizenState.IN_COURSE]] = True
-_WAITING, _IN_COURSE, _COMPANIONSHIP = int(CitizenState.WAITING), int(CitizenState.IN_COURSE), int(CitizenState.COMPANIONSHIP)
-NOT_RANDOMISED = NO_WEEK  # ``arm`` of a citizen outside a trial (else PEER or SAU, peersim.trial)
+_WAITING, _IN_COURSE = int(CitizenState.WAITING), int(CitizenState.IN_COURSE)
+_COMPANIONSHIP = int(CitizenState.COMPANIONSHIP)
 FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet ended, no patience limit)
-UNSCHEDULED = FOREVER  # ``ti_measure`` of a control whose site has not started a course since
 
-BLOCK = 64      # citizens per block of the recovery stream (each block has its own generator)
-CHUNK = 4096    # citizens evaluated together (bounds the memory of :meth:`CitizenRegistry.evaluate`)
-# PREFIX[j] has the lowest j bits set: the sessions up to offset j - 1 of an attendance bit set
-PREFIX = np.array([(1 << j) - 1 for j in range(64)] + [2**64 - 1], dtype=np.uint64)
 _BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)
 _SESSION = np.arange(53)                                      # session offsets
-
-
-@dataclass
-class WeeklyRecovery:
-    """Weekly figures of the citizens followed after starting a course, weeks ``0..week``."""
-
-    qpr_mean: np.ndarray        # factual QPR-15 (clipped to 0-60), mean; NaN when nobody is followed
-    qpr_cf_mean: np.ndarray     # counterfactual, likewise
-    n_followed: np.ndarray      # how many
-    new_successes: np.ndarray   # attributable successes reached in the week
 
 
 class CitizenRegistry(ColumnStore):
     """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``.
 
-    The recovery columns (``x_cf``, ``effect``, ``success``, ``ti_success``, the ``qpr_*``
-    records) and ``sessions`` of citizens still in a course are brought up to date by
-    :meth:`evaluate`; :meth:`to_frame`, the model's ``timeseries()`` and the agents' ``qpr`` call
-    it, so read them through those (or call :meth:`evaluate` first).
+    It owns every citizen's traits (drawn in referral order from the ``traits`` stream), state
+    and event weeks, the waiting lists' lengths, the events scheduled for a later week (giving
+    up, dropping out, the end of companionship), which municipalities' workshops ran each week,
+    and the window of rows still followed. The recovery columns (``x_cf``, ``effect``,
+    ``success``, ``ti_success``, the ``qpr_*`` records) and ``sessions`` of citizens still in a
+    course are brought up to date by :meth:`evaluate`; :meth:`to_frame`, the model's
+    ``timeseries()`` and the agents' ``qpr`` call it, so read them through those.
     """
 
     _FLOAT_FILL = np.nan
     _FLOAT = (
         "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "u_decline", "gain", "fidelity",
-        "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w", "qpr_trial", "qpr_cf_trial",
+        "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w",
     )
     _INT = (
         "municipality", "subgroup", "state", "sessions", "course", "patience",
         "ti_referred", "ti_start", "ti_course_end", "ti_exit", "ti_success", "comp_until",
-        "follow_last", "ti_volunteer", "arm", "ti_randomised", "ti_measure", "ti_measured",
+        "follow_last", "ti_volunteer",
     )
     _BOOL = ("companion", "completed", "success")
     _BITS = ("attended",)  # bit j: attended the session in week ti_start + j
+    trial = False  # randomised citizens are measured (:class:`peersim.trial_conduct.TrialCitizenRegistry`)
 
     def __init__(self, recovery: RecoveryParams, course: CourseParams,
                  companionship: CompanionshipParams, rng: np.random.Generator, *,
@@ -146,8 +90,6 @@ class CitizenRegistry(ColumnStore):
         self.lo = 0         # rows below lo are no longer followed (the active window is [lo, n))
         self.week = 0       # the last week completed (:meth:`end_week`)
         self.rng = rng      # the traits stream
-        rho = recovery.weekly_persistence
-        self.innovation_sd = recovery.fluctuation_sd * np.sqrt(1.0 - rho * rho)
         a = course.attendance_mean * course.attendance_concentration
         self.beta_ab = (a, course.attendance_concentration - a)
         # workshops[t, m]: municipality m's companionship workshops run in week t (recorded weekly)
@@ -161,7 +103,6 @@ class CitizenRegistry(ColumnStore):
         self._evaluated: tuple[int, int] | None = None               # (week, n) of the last evaluation
         self._weekly: WeeklyRecovery | None = None
         self._alloc(capacity)
-        self.trial = False  # set by the model in a trial: randomised citizens are followed until measured
 
     def _alloc(self, capacity: int) -> None:
         """Grow the columns to ``capacity`` rows; new rows get their traits drawn in one batch.
@@ -222,6 +163,7 @@ class CitizenRegistry(ColumnStore):
 
     # -- queries ----------------------------------------------------------------------------
     def window(self) -> slice:
+        """The rows still followed (those below were left behind by :meth:`end_week`)."""
         return slice(self.lo, self.n)
 
     def waiting(self, municipality: int) -> np.ndarray:
@@ -232,16 +174,13 @@ class CitizenRegistry(ColumnStore):
             mask &= self.municipality[w] == municipality
         return mask.nonzero()[0] + self.lo
 
-    def count_state(self, state: CitizenState) -> int:
-        w = self.window()
-        return int(np.count_nonzero(self.state[w] == state))
-
     def companionship_open(self, municipality: int, week: int) -> bool:
         """Someone in ``municipality`` is in a companionship period this week."""
         return bool(self.comp_last[municipality] > week)
 
     # -- transitions ------------------------------------------------------------------------
     def _unwait(self, rows: np.ndarray) -> None:
+        """``rows`` leave the waiting lists (their state is changed by the caller)."""
         if rows.size:
             self.waiting_total -= rows.size
             wn = self.waiting_n
@@ -253,55 +192,13 @@ class CitizenRegistry(ColumnStore):
 
     def leave(self, rows: np.ndarray, state: CitizenState, week: int) -> None:
         """Declined or gave up while waiting: out of the programme, no longer followed from this
-        week (in a trial, randomised citizens stay followed until their measurement)."""
+        week."""
         self._unwait(rows)
         self.state[rows] = state
         self.ti_exit[rows] = week
         self.follow_last[rows] = week - 1
-        if self.trial:
-            keep = rows[self.arm[rows] != NOT_RANDOMISED]
-            self.follow_last[keep] = np.maximum(self.ti_measure[keep], week)  # PEER rows: scheduled
 
-    # -- the trial --------------------------------------------------------------------------
-    def randomise(self, rows: np.ndarray, arms: np.ndarray, week: int, measure_delay: int) -> None:
-        """Newly enrolled citizens (just added, waiting) get their arm. PEER stays on the waiting
-        list, due for measurement ``measure_delay`` weeks later unless they are offered a course
-        (:meth:`schedule_measurement`). SAU becomes a followed control, measured when the site's
-        next course ends (:meth:`schedule_controls`)."""
-        self.arm[rows] = arms
-        self.ti_randomised[rows] = week
-        self.ti_measure[rows] = np.where(arms == PEER, week + measure_delay, UNSCHEDULED)
-        ctrl = rows[arms == SAU]
-        self._unwait(ctrl)
-        self.state[ctrl] = CitizenState.CONTROL
-
-    def schedule_measurement(self, rows: np.ndarray, week: int) -> None:
-        """Randomised citizens among ``rows`` who are not yet measured are due in ``week``."""
-        rows = rows[(self.arm[rows] != NOT_RANDOMISED) & (self.ti_measured[rows] == NO_WEEK)]
-        self.ti_measure[rows] = week
-        self.follow_last[rows] = np.maximum(self.follow_last[rows], week)
-
-    def schedule_controls(self, municipality: int, week: int, end_week: int) -> None:
-        """A course started in ``week``: the municipality's controls randomised by then and not
-        yet scheduled are measured when it ends (the time their PEER peers are measured)."""
-        w = self.window()
-        pending = ((self.ti_measure[w] == UNSCHEDULED) & (self.municipality[w] == municipality)
-                   & (self.ti_randomised[w] <= week) & (self.arm[w] == SAU))
-        rows = pending.nonzero()[0] + self.lo
-        self.ti_measure[rows] = end_week
-        self.follow_last[rows] = end_week
-
-    def measure_trial(self, week: int) -> int:
-        """Measure every randomised citizen who is due (once each); return how many. The scores
-        measured (``qpr_trial``, ``qpr_cf_trial``) are those of the start of step 5 of ``week``."""
-        w = self.window()
-        due = ((self.ti_measure[w] <= week) & (self.ti_measured[w] == NO_WEEK)
-               & (self.arm[w] != NOT_RANDOMISED) & ~MEASURE_LATER[self.state[w]])
-        rows = due.nonzero()[0] + self.lo
-        if rows.size:
-            self.ti_measured[rows] = week
-        return int(rows.size)
-
+    # -- the course -------------------------------------------------------------------------
     def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int,
                      rng: np.random.Generator, attendance_rng: np.random.Generator) -> tuple[list[int], int]:
         """``rows`` join a course that starts this week (its first session is this week's).
@@ -336,8 +233,6 @@ class CitizenRegistry(ColumnStore):
             self._comp_ends.setdefault(until, []).append(with_comp)
             m = int(self.municipality[rows[0]])  # a course's participants share its municipality
             self.comp_last[m] = max(self.comp_last[m], until)
-        if self.trial:  # measured at the planned end of this course (its last session's week)
-            self.schedule_measurement(rows, week + cp.sessions - 1)
         # the sessions: dropout session (geometric; never if it is past the last) and attendance
         S = cp.sessions
         u = attendance_rng.random((rows.size, S + 1))
@@ -354,6 +249,11 @@ class CitizenRegistry(ColumnStore):
             if n_dropping == rows.size:
                 empty_after = int(drop_at.max()) + 1
         return attend.sum(axis=0).tolist(), empty_after
+
+    def course_started(self, municipality: int, declined: np.ndarray, week: int, end_week: int) -> None:
+        """A course began in ``municipality`` this week and ends as planned in ``end_week``;
+        ``declined`` declined a seat in it. Nothing follows from that outside a trial
+        (:meth:`peersim.trial_conduct.TrialCitizenRegistry.course_started`)."""
 
     def drop_out(self, week: int) -> np.ndarray:
         """This week's dropouts (before the session): they leave their course; return them."""
@@ -420,12 +320,8 @@ class CitizenRegistry(ColumnStore):
 
     # -- recovery ---------------------------------------------------------------------------
     def evaluate(self) -> WeeklyRecovery:
-        """Every citizen's recovery up to the last completed week (see the module docstring).
-
-        Fills ``x_cf`` and ``effect`` (as of the citizen's last followed week), ``success``,
-        ``ti_success``, ``qpr_end``/``qpr_cf_end``, ``qpr_26w``/``qpr_cf_26w`` and, in a trial,
-        ``qpr_trial``/``qpr_cf_trial``; returns the weekly figures. Cached until the next week.
-        """
+        """Every citizen's recovery up to the last completed week (:func:`peersim.recovery.evaluate`),
+        and the sessions attended so far by those still in a course. Cached until the next week."""
         key = (self.week, self.n)
         if self._evaluated == key and self._weekly is not None:
             return self._weekly
@@ -435,163 +331,17 @@ class CitizenRegistry(ColumnStore):
         if now.size:
             so_far = np.clip(until - self.ti_start[now] + 1, 0, 64)
             self.sessions[now] = np.bitwise_count(self.attended[now] & PREFIX[so_far])
-        sums = np.zeros((3, until + 1))
-        for lo in range(0, self.n, CHUNK):
-            self._evaluate_rows(lo, min(self.n, lo + CHUNK), until, sums)
-        n = sums[2]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_f, mean_cf = sums[0] / n, sums[1] / n
-        hit = self.ti_success[: self.n][self.success[: self.n]]
-        self._weekly = WeeklyRecovery(mean_f, mean_cf, n.astype(np.int64),
-                                      np.bincount(hit, minlength=until + 1)[: until + 1])
+        self._weekly = evaluate_recovery(self, until)
         self._evaluated = key
         return self._weekly
 
-    def _innovations(self, lo: int, hi: int, lengths: np.ndarray) -> np.ndarray:
-        """The fluctuations ``eps[k, i]`` of rows ``lo..hi-1`` for their first ``lengths[i]``
-        followed weeks (k-major). Block ``b`` of :data:`BLOCK` rows draws its own sequence, week
-        by week for all its rows, so a citizen's k-th value never depends on how long the others
-        are followed."""
-        eps = np.zeros((int(lengths.max()), hi - lo))
-        for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
-            a, z = max(lo, b * BLOCK), min(hi, (b + 1) * BLOCK)
-            k = int(lengths[a - lo: z - lo].max())
-            if k > 0:
-                draws = substream(self.seed, "recovery", b).standard_normal((k, BLOCK))
-                eps[:k, a - lo: z - lo] = draws[:, a - b * BLOCK: z - b * BLOCK]
-        return eps
-
-    def _evaluate_rows(self, lo: int, hi: int, until: int, sums: np.ndarray) -> None:
-        rp = self.rp
-        sl = slice(lo, hi)
-        t_ref = self.ti_referred[sl].astype(np.int64)
-        last = np.minimum(self.follow_last[sl], until).astype(np.int64)
-        length = np.maximum(last - t_ref + 1, 0)       # followed weeks
-        base, mu = self.baseline[sl], self.mu[sl]
-        self.x_cf[sl] = base
-        self.effect[sl] = 0.0
-        self.success[sl] = False
-        self.ti_success[sl] = NO_WEEK
-        for col in ("qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w", "qpr_trial", "qpr_cf_trial"):
-            getattr(self, col)[sl] = np.nan
-        K = int(length.max()) if length.size else 0
-        measured = self.ti_measured[sl] if self.trial else None
-        if K == 0:  # nobody here was followed for a week yet (a trial measurement sees the baseline)
-            if measured is not None:
-                m = measured >= 0
-                self.qpr_trial[sl][m] = self.qpr_cf_trial[sl][m] = np.clip(base[m], 0.0, QPR_MAX)
-            return
-        R = hi - lo
-        cols = np.arange(R)
-        # counterfactual: x[k] is the score at the end of the citizen's k-th followed week
-        x = self._innovations(lo, hi, length)
-        x *= self.innovation_sd
-        x[0] += rp.weekly_persistence * (base - mu)
-        rho = rp.weekly_persistence
-        for k in range(1, K):
-            x[k] += rho * x[k - 1]
-        x += mu
-        at_last = np.maximum(length - 1, 0)
-        followed_once = length > 0
-        self.x_cf[sl] = np.where(followed_once, x[at_last, cols], base)
-
-        def x_at(k: np.ndarray) -> np.ndarray:  # the score after followed week k (baseline before)
-            k = np.minimum(k, length - 1)
-            return np.where(k >= 0, x[np.maximum(k, 0), cols], base)
-
-        if measured is not None:  # everyone measured: the counterfactual (starters get their effect below)
-            m = np.flatnonzero(measured >= 0)
-            if m.size:
-                cf = np.clip(x_at(measured.astype(np.int64) - 1 - t_ref)[m], 0.0, QPR_MAX)
-                self.qpr_cf_trial[lo + m] = cf
-                self.qpr_trial[lo + m] = cf
-        # the effect, for citizens who started a course
-        s = np.flatnonzero(self.ti_start[sl] != NO_WEEK)
-        if s.size:
-            self._effect_and_success(lo, s, t_ref[s], length[s], x[:, s], until, sums)
-
-    def _effect_and_success(self, lo: int, s: np.ndarray, t_ref: np.ndarray, length: np.ndarray,
-                            x: np.ndarray, until: int, sums: np.ndarray) -> None:
-        """Effect, success, the end-of-course, 26-week and trial records of the rows ``lo + s``
-        who started a course; ``x`` holds their counterfactual scores (k-major)."""
-        rp = self.rp
-        rows = lo + s
-        K, n = x.shape
-        cols = np.arange(n)
-        dose, decay, t = self._effect(rows, t_ref, K, until)
-        E = dose * decay
-        k = np.arange(K)[:, None]
-        valid = k < length
-        on = valid & (t >= self.ti_start[rows])           # followed, the course has started
-        base = self.baseline[rows]
-        gain_cf = x - base
-        thr, S = rp.success_improvement_qpr, rp.success_sustain_weeks
-        run_f = _run_lengths(on & (gain_cf + E >= thr))
-        run_cf = _run_lengths(on & (gain_cf >= thr))
-        hit = (run_f >= S) & (run_cf < S)
-        got = hit.any(axis=0)
-        self.success[rows] = got
-        self.ti_success[rows] = np.where(got, t_ref + hit.argmax(axis=0), NO_WEEK)
-        # weekly means over followed starters
-        f = np.clip(x + E, 0.0, QPR_MAX)
-        cf = np.clip(x, 0.0, QPR_MAX)
-        weeks = t[on]
-        sums[0] += np.bincount(weeks, weights=f[on], minlength=until + 1)
-        sums[1] += np.bincount(weeks, weights=cf[on], minlength=until + 1)
-        sums[2] += np.bincount(weeks, minlength=until + 1)
-        at_last = np.maximum(length - 1, 0)
-        self.effect[rows] = np.where(length > 0, E[at_last, cols], 0.0)
-
-        def during(week: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """Scores of columns ``i`` as recorded during ``week`` (last week's fluctuation and
-            decay, this week's sessions; frozen after follow-up), (factual, counterfactual)."""
-            kx = np.minimum(week - 1 - t_ref[i], at_last[i])
-            kd = np.minimum(week - t_ref[i], at_last[i])
-            prev = np.where(kx >= 0, x[np.maximum(kx, 0), i], base[i])
-            dec = np.where(kx >= 0, decay[np.maximum(kx, 0), i], 1.0)
-            eff = np.where(kd >= 0, dose[np.maximum(kd, 0), i], 0.0) * dec
-            return np.clip(prev + eff, 0.0, QPR_MAX), np.clip(prev, 0.0, QPR_MAX)
-
-        # the end of the course (step 3), and 26 weeks later (end of that week) if still followed
-        t_end = self.ti_course_end[rows].astype(np.int64)
-        ended = np.flatnonzero(t_end != NO_WEEK)
-        if ended.size:
-            self.qpr_end[rows[ended]], self.qpr_cf_end[rows[ended]] = during(t_end[ended], ended)
-            k26 = t_end[ended] + 26 - t_ref[ended]
-            ok = k26 < length[ended]
-            e26, c26 = ended[ok], k26[ok]
-            self.qpr_cf_26w[rows[e26]] = cf[c26, e26]
-            self.qpr_26w[rows[e26]] = f[c26, e26]
-        if self.trial:  # the trial measurement (start of step 5)
-            tm = self.ti_measured[rows].astype(np.int64)
-            mm = np.flatnonzero(tm >= 0)
-            if mm.size:
-                self.qpr_trial[rows[mm]], self.qpr_cf_trial[rows[mm]] = during(tm[mm], mm)
-
-    def _effect(self, rows: np.ndarray, t_ref: np.ndarray, K: int,
-                until: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For ``rows`` over K weeks from referral (k-major): the dose (gain x sessions attended
-        up to the end of week k), the decay (share of it left at the end of week k) and the
-        week's number; the effect is dose x decay."""
-        rp = self.rp
-        t = t_ref + np.arange(K)[:, None]
-        offset = t - self.ti_start[rows]                 # session offset since the course started
-        sessions = np.bitwise_count(self.attended[rows] & PREFIX[np.clip(offset + 1, 0, 64)])
-        t_end = self.ti_course_end[rows]
-        after = (t_end != NO_WEEK) & (t >= t_end)
-        workshops = (self.comp_until[rows] > t) & self.workshops[np.minimum(t, until), self.municipality[rows]]
-        keep = np.where(after, np.where(workshops, 1.0 - rp.decay_per_week_companionship,
-                                        1.0 - rp.decay_per_week), 1.0)
-        return self.gain[rows] * sessions, np.cumprod(keep, axis=0), t
-
     # -- output -----------------------------------------------------------------------------
     def to_frame(self, municipality_names: list[str]) -> pd.DataFrame:
+        """The citizens table: one row per citizen referred, their recovery brought up to date."""
         self.evaluate()
         n = self.n
         sl = slice(0, n)
-
         wk = self.weeks
-
         effect_end = self.qpr_end[sl] - self.qpr_cf_end[sl]
         states = [c.name.lower() for c in CitizenState]
         if not self.trial:  # outside a trial the categories stay those of the programme's states
@@ -623,14 +373,6 @@ class CitizenRegistry(ColumnStore):
             "ti_success": wk(self.ti_success),
             "ti_volunteer": wk(self.ti_volunteer),
         })
-        if self.trial:
-            names = ["", ""]
-            names[SAU], names[PEER] = "sau", "peer"
-            frame["trial_arm"] = pd.Categorical.from_codes(self.arm[sl], names)  # NOT_RANDOMISED (-1): missing
-            frame["ti_randomised"] = wk(self.ti_randomised)
-            frame["ti_trial_measured"] = wk(self.ti_measured)
-            frame["qpr_trial"] = self.qpr_trial[sl]
-            frame["qpr_cf_trial"] = self.qpr_cf_trial[sl]
         return frame
 
 
@@ -645,27 +387,21 @@ def _geometric_weeks(u: np.ndarray, hazard: float) -> np.ndarray:
     return np.minimum(g, FOREVER).astype(np.int64)
 
 
-def _run_lengths(ok: np.ndarray) -> np.ndarray:
-    """For a (weeks x rows) mask, how many consecutive weeks up to each week it has held."""
-    k = np.arange(ok.shape[0])[:, None]
-    last_miss = np.maximum.accumulate(np.where(ok, -1, k), axis=0)
-    return k - last_miss
-
-
 class Citizen(Agent):
-    """A referred citizen: a Mesa agent whose state is one row of the model's registry."""
+    """A referred citizen: a Mesa agent whose state is row ``idx`` of the model's registry."""
 
-    def __init__(self, model: PeersimModel, idx: int) -> None:
+    def __init__(self, model: Model, registry: CitizenRegistry, idx: int) -> None:
         super().__init__(model)
+        self.registry = registry
         self.idx = idx
 
     @property
     def state(self) -> CitizenState:
-        return CitizenState(self.model.citizens.state[self.idx])
+        return CitizenState(self.registry.state[self.idx])
 
     @property
     def subgroup(self) -> str:
-        return SUBGROUPS[self.model.citizens.subgroup[self.idx]]
+        return SUBGROUPS[self.registry.subgroup[self.idx]]
 
     @property
     def qpr(self) -> float:
@@ -674,12 +410,13 @@ class Citizen(Agent):
         Asking recomputes every citizen's recovery once per week asked (then it is cached): to
         follow scores over a run, read the weekly means of ``model.timeseries()`` or the
         citizens' records at the end rather than every agent's ``qpr`` every week."""
-        reg = self.model.citizens
+        reg = self.registry
         reg.evaluate()
         return float(np.clip(reg.x_cf[self.idx] + reg.effect[self.idx], 0, QPR_MAX))
 
     @property
     def qpr_counterfactual(self) -> float:
-        reg = self.model.citizens
+        """The same citizen's QPR-15 under service as usual (without the programme)."""
+        reg = self.registry
         reg.evaluate()
         return float(np.clip(reg.x_cf[self.idx], 0, QPR_MAX))

@@ -21,58 +21,91 @@ and the rest is idle. A coordinator can serve several municipalities (its ``coor
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from mesa import Agent
 
-from peersim.params import CoordinatorParams
-from peersim.volunteer import VolunteerState
+from peersim.municipality import Municipality
+from peersim.params import CoordinatorParams, PeersimConfig
+from peersim.vocabulary import ACTIVITIES, WEEKS_PER_YEAR
+from peersim.volunteer import VolunteerRegistry, VolunteerState
 
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
-    from peersim.municipality import Municipality
-
-ACTIVITIES = (
-    "admin", "course_formation", "course_running", "supervision", "recruitment", "training",
-    "intro_meetings", "companionship", "idle",
-)
 _ACT = {a: i for i, a in enumerate(ACTIVITIES)}
 _ADMIN, _IDLE = _ACT["admin"], _ACT["idle"]
 
 
+class Programme(Protocol):
+    """What a coordinator reads from and asks of the model (:class:`peersim.model.PeersimModel`)."""
+
+    p: PeersimConfig
+    week: int
+    streams: dict[str, np.random.Generator]
+    volunteers: VolunteerRegistry
+    workshop_until: np.ndarray               # by municipality: its workshops run until this week
+    tally: Callable[[str, float], None]      # add to one of this week's flows
+
+    def waiting_count(self, municipality: int) -> int: ...
+    def companionship_open(self, municipality: int, week: int) -> bool: ...
+    def start_course(self, coordinator: Coordinator, m: Municipality) -> bool: ...
+    def recruit(self, coordinator: Coordinator, k: int) -> np.ndarray: ...
+    def graduate(self, coordinator: Coordinator, cohort: np.ndarray) -> None: ...
+
+
+@dataclass(slots=True)
+class Forming:
+    """A course being formed: in which municipality, the hours put in so far, the week begun."""
+
+    municipality: int
+    hours: float
+    begun: int
+
+
 class Coordinator(Agent):
-    def __init__(self, model: PeersimModel, index: int, name: str,
+    """A coordinator: a Mesa agent that owns a weekly budget of hours and spends it, in the
+    order of the module docstring, on the municipalities it serves (its ``coordinator_group``).
+
+    It owns this week's hours by activity, the supervision level its leaders get, the courses
+    it is forming, its recruitment campaign, its training cohort, and when the next intro
+    meeting and workshop are due in each of its municipalities; it keeps the count of its
+    running courses with the model's course lifecycle.
+    """
+
+    model: Programme
+
+    def __init__(self, model: Programme, index: int, name: str,
                  municipalities: list[Municipality], params: CoordinatorParams) -> None:
         super().__init__(model)
         self.index = index
         self.name = name
         self.municipalities = municipalities
         self.cp = params
-        self.budget = params.fte * params.productive_hours_per_fte_year / 52.0
+        self.budget = params.fte * params.productive_hours_per_fte_year / WEEKS_PER_YEAR
         vp = model.p.volunteers
         planned = min(1.0, params.supervision_hours_per_leader_week / vp.supervision_standard_hours_per_leader_week)
         self.supervision_level = planned          # this week's level (0-1), read by volunteers
         self.supervision_recent = planned         # smoothed, read by fidelity
-        # courses being formed, oldest first: [municipality index, hours put in, week begun]
-        self.forming: list[list] = []
+        self.forming: list[Forming] = []          # courses being formed, oldest first
         self.campaign_hours: float | None = None
         self.cohort = np.empty(0, dtype=np.int64)
         self.cohort_weeks = 0
         n = len(municipalities)
-        every = 52.0 / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
+        every = WEEKS_PER_YEAR / params.intro_meetings_per_year if params.intro_meetings_per_year > 0 else math.inf
         self.intro_every = every
         # first meetings spread over the first interval; never, if no meetings are planned
-        self.next_intro = [1.0 + i * min(every, 52.0) / max(n, 1) if every < math.inf else math.inf
+        self.next_intro = [1.0 + i * min(every, float(WEEKS_PER_YEAR)) / max(n, 1) if every < math.inf else math.inf
                            for i in range(n)]
         self.next_workshop = [0] * n
         self.intro_hours = [0.0] * n
         self.cohort_hours = 0.0
         self.hours = [0.0] * len(ACTIVITIES)      # this week's hours by activity (ACTIVITIES order)
-        self.n_running = 0                        # its courses running now (kept by the model)
+        self.n_running = 0                        # its courses running now (kept by the course lifecycle)
         self.capacity = self._capacity()
         # constants of the weekly work
-        self._steer_every = 52 // params.steering_meetings_per_year if params.steering_meetings_per_year else 0
+        steering = params.steering_meetings_per_year
+        self._steer_every = WEEKS_PER_YEAR // steering if steering else 0
         self._leaders_per_course = model.p.course.leaders_per_course
         self._supervision_standard = vp.supervision_standard_hours_per_leader_week
         self._needed = self.volunteers_needed()
@@ -85,7 +118,7 @@ class Coordinator(Agent):
         cp, model = self.cp, self.model
         every_w = model.p.companionship.workshop_every_weeks
         other = len(self.municipalities) * (
-            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / 52.0 + cp.hours_per_workshop / every_w
+            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / WEEKS_PER_YEAR + cp.hours_per_workshop / every_w
         )
         per_course = cp.hours_per_course_week + model.p.course.leaders_per_course * cp.supervision_hours_per_leader_week
         free = self.budget * (1.0 - cp.admin_share) - other
@@ -104,10 +137,6 @@ class Coordinator(Agent):
             self.remaining -= take
             self.hours[_ACT[activity]] += take
         return take
-
-    def hours_by_activity(self) -> dict[str, float]:
-        """This week's hours by activity."""
-        return dict(zip(ACTIVITIES, self.hours, strict=True))
 
     def work(self) -> None:
         model = self.model
@@ -193,7 +222,7 @@ class Coordinator(Agent):
         free = -1
         for m in order:
             i = m.index
-            here = sum(1 for f in forming if f[0] == i) if forming else 0
+            here = sum(1 for f in forming if f.municipality == i) if forming else 0
             while n_running + len(forming) < self.capacity:
                 # another course here only if, after those already forming here have taken a full
                 # group each, enough citizens are left to start it; and two leaders of its own
@@ -203,17 +232,17 @@ class Coordinator(Agent):
                     free = vols.count_in(self.index, VolunteerState.AVAILABLE)
                 if free < leaders * (len(forming) + 1):
                     break
-                forming.append([i, 0.0, week])
+                forming.append(Forming(i, 0.0, week))
                 here += 1
         if not forming:
             return
         by_index = {m.index: m for m in self.municipalities} if len(self.municipalities) > 1 else None
         for f in list(forming):
-            if f[1] < need_hours:
-                f[1] += self._spend("course_formation", need_hours - f[1])
-            ready = week - f[2] >= course.formation_weeks
-            m = by_index[f[0]] if by_index else self.municipalities[0]
-            if ready and f[1] >= need_hours - 1e-9 and model.start_course(self, m):
+            if f.hours < need_hours:
+                f.hours += self._spend("course_formation", need_hours - f.hours)
+            ready = week - f.begun >= course.formation_weeks
+            m = by_index[f.municipality] if by_index else self.municipalities[0]
+            if ready and f.hours >= need_hours - 1e-9 and model.start_course(self, m):
                 forming.remove(f)
                 n_running += 1
 

@@ -1,4 +1,4 @@
-"""Group courses: a plain record, not an agent.
+"""Group courses: a plain record, not an agent, and how a course's fidelity emerges.
 
 A course has two volunteer leaders, at most ``max_participants`` citizens, a fixed number of
 weekly sessions, a start week and a fidelity level (0-1) that emerges from its drivers when it
@@ -11,12 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from peersim.params import FidelityParams
 
 
 @dataclass
 class Course:
+    """One group course: where and by whom it runs, its leaders and participants (rows of the
+    volunteers' and citizens' registries), its fidelity, and what happened to it (sessions held,
+    leader changes, its end). The attendance of each session is drawn when it starts
+    (:meth:`peersim.citizen.CitizenRegistry.start_course`); :mod:`peersim.course_lifecycle`
+    runs it from start to end."""
+
     course_id: int
     municipality: int
     coordinator: int
@@ -56,9 +63,8 @@ def course_fidelity(fp: FidelityParams, *, training_quality: float, supervision_
     return float(min(1.0, max(0.0, value)))
 
 
-def courses_to_frame(courses: list[Course], municipality_names: list[str]):
-    import pandas as pd
-
+def courses_to_frame(courses: list[Course], municipality_names: list[str]) -> pd.DataFrame:
+    """The courses table: one row per course started."""
     return pd.DataFrame({
         "course_id": [c.course_id for c in courses],
         "municipality": [municipality_names[c.municipality] for c in courses],

@@ -8,34 +8,29 @@ slowly toward a floor. The pool is renewed as people enter and leave eligibility
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-from mesa import Agent
+from mesa import Agent, Model
 
 from peersim.params import MunicipalityParams, ReferralParams
-
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 class Municipality(Agent):
-    def __init__(self, model: PeersimModel, index: int, params: MunicipalityParams,
-                 referral: ReferralParams, implementation: str) -> None:
+    """A municipality: a Mesa agent that owns its eligible pool (a count), its staff's
+    awareness of the programme and the intro meetings held last week, and draws each week's
+    referrals from them (step 1 of the week). ``index`` is its place in the model's list and its
+    code in the registries' ``municipality`` columns."""
+
+    def __init__(self, model: Model, index: int, params: MunicipalityParams,
+                 referral: ReferralParams) -> None:
         super().__init__(model)
         self.index = index
         self.params = params
         self.rp = referral
-        self.implementation = implementation
-        self.adults = params.population * params.adult_share
-        self.pool_size = self.adults * params.eligible_share       # eligible adults at start
+        self.pool_size = params.population * params.adult_share * params.eligible_share  # eligible adults at start
         self.pool = self.pool_size                                   # eligible, not yet referred
         self.awareness = referral.initial_awareness
         self.meetings_last_week = 0
-        self.coordinator = None  # set by the model
-        # ledger of what happened here
-        self.referred_staff = 0
-        self.referred_self = 0
 
     @property
     def name(self) -> str:
@@ -44,9 +39,9 @@ class Municipality(Agent):
     def refer(self, week: int, rng: np.random.Generator) -> tuple[int, int]:
         """This week's referrals: (by staff, self-referred after intro meetings)."""
         rp = self.rp
-        turnover = self.params.eligible_turnover_per_year / 52.0
+        turnover = self.params.eligible_turnover_per_year / WEEKS_PER_YEAR
         self.pool += turnover * (self.pool_size - self.pool)
-        p_staff = rp.staff_referral_rate_per_year * self.awareness / 52.0
+        p_staff = rp.staff_referral_rate_per_year * self.awareness / WEEKS_PER_YEAR
         available = int(self.pool)
         staff = int(rng.binomial(available, min(1.0, p_staff))) if available > 0 else 0
         self_ref = 0
@@ -56,11 +51,11 @@ class Municipality(Agent):
             self_ref = min(self_ref, max(0, available - staff))
             self.meetings_last_week = 0
         self.pool -= staff + self_ref
-        self.referred_staff += staff
-        self.referred_self += self_ref
         self.awareness -= rp.awareness_decay_per_week * (self.awareness - rp.awareness_floor)
         return staff, self_ref
 
     def hold_intro_meeting(self) -> None:
+        """An intro meeting was held here this week: its attendees may refer themselves next
+        week, and the staff's awareness rises."""
         self.meetings_last_week += 1
         self.awareness += self.rp.awareness_gain_per_intro_meeting * (1.0 - self.awareness)

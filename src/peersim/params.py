@@ -3,50 +3,36 @@
 These dataclasses declare *types and allowed ranges only*. Every value lives once, in the
 top-level ``conf/`` folder, with its unit and source next to it. Hydra composes ``conf/`` against
 this schema (so a typo or a wrong type fails before the run), and :func:`validate` checks the
-ranges. The model and the economics layer receive these objects, never a ``DictConfig``.
+ranges and the cross-field rules. The model and the economics layer receive these objects, never
+a ``DictConfig``.
 
-Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(...))``.
+Range metadata: ``field(metadata=between(lo, hi))`` or ``field(metadata=one_of(...))``; how any
+such tree is checked (types, ranges, stray keys) is :mod:`peersim.validation`, and this module
+adds peersim's own rules (:func:`validate`), the uncertain parameters' distributions included.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import functools
-import numbers
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from peersim.economics.params import EconomicsParams
 from peersim.tables import CSV_LOCALES
-
-
-class ConfigError(ValueError):
-    """A configuration value is unknown, of the wrong type or out of range (one-line message)."""
-
-
-def between(lo: float | None = None, hi: float | None = None) -> dict[str, Any]:
-    return {"lo": lo, "hi": hi}
-
-
-def one_of(*choices: str) -> dict[str, Any]:
-    return {"choices": choices}
+from peersim.validation import ConfigError, between, check_tree, one_of, resolve_key
+from peersim.validation import unknown_key_message  # noqa: F401  (still imported from here by peersim.config)
+from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YEAR
 
 
 SHARE = between(0.0, 1.0)
 NONNEG = between(0.0, None)
 POSITIVE_INT = between(1, None)
 
-IMPLEMENTATIONS = ("local_coordinator", "partnership")
-SUBGROUPS = ("significant", "reduced", "mild")
-
 
 @dataclass
 class ScenarioParams:
+    """The scenario (``conf/scenario/``): its name and which implementation model it runs."""
+
     name: str
     implementation: str = field(metadata=one_of(*IMPLEMENTATIONS))
     description: str
@@ -54,6 +40,9 @@ class ScenarioParams:
 
 @dataclass
 class MunicipalityParams:
+    """One municipality (``conf/municipality/``): its population, the share eligible, and the
+    coordinator group it belongs to (municipalities of one group share a coordinator)."""
+
     name: str
     label: str
     population: int = field(metadata=between(1, 10_000_000))
@@ -65,6 +54,9 @@ class MunicipalityParams:
 
 @dataclass
 class ReferralParams:
+    """How citizens are referred (``conf/referral/``): staff referral and awareness, intro meetings
+    and self-referral, declining at referral, giving up while waiting."""
+
     staff_referral_rate_per_year: float = field(metadata=SHARE)
     initial_awareness: float = field(metadata=SHARE)
     awareness_floor: float = field(metadata=SHARE)
@@ -79,6 +71,8 @@ class ReferralParams:
 
 @dataclass
 class CoordinatorParams:
+    """A coordinator's hours budget and what each activity costs (``conf/coordinator/``)."""
+
     fte: float = field(metadata=between(0.0, 50.0))
     productive_hours_per_fte_year: float = field(metadata=between(1.0, 2080.0))
     admin_share: float = field(metadata=SHARE)
@@ -100,6 +94,8 @@ class CoordinatorParams:
 
 @dataclass
 class CourseParams:
+    """Group courses (``conf/course/``): size, sessions, formation, attendance and dropout."""
+
     max_participants: int = field(metadata=between(1, 20))
     min_participants_to_start: int = field(metadata=between(1, 20))
     sessions: int = field(metadata=between(1, 52))
@@ -114,6 +110,9 @@ class CourseParams:
 
 @dataclass
 class VolunteerParams:
+    """Volunteers (``conf/volunteers/``): strain, burnout, exit, rest, training dropout, their
+    own recovery, and former participants who volunteer."""
+
     strain_per_course_week: float = field(metadata=NONNEG)
     strain_recovery_per_week: float = field(metadata=SHARE)
     supervision_buffer: float = field(metadata=SHARE)
@@ -128,7 +127,7 @@ class VolunteerParams:
     leave_after_burnout_share: float = field(metadata=SHARE)
     rest_weeks_after_course: int = field(metadata=between(0, 52))
     training_dropout_share: float = field(metadata=SHARE)
-    own_recovery_setback_qpr: float = field(metadata=between(0.0, 60.0))
+    own_recovery_setback_qpr: float = field(metadata=between(0.0, QPR_MAX))
     own_recovery_regain_per_week: float = field(metadata=SHARE)
     former_participant_volunteer_share: float = field(metadata=SHARE)
     former_participant_delay_weeks: int = field(metadata=between(0, 520))
@@ -136,24 +135,28 @@ class VolunteerParams:
 
 @dataclass
 class RecoveryParams:
+    """Citizens' QPR-15 recovery and attributable success (``conf/recovery/``, :mod:`peersim.recovery`)."""
+
     subgroup_shares: list[float]
     baseline_qpr_mean: list[float]
     baseline_qpr_sd: float = field(metadata=between(0.0, 30.0))
     sau_drift_qpr: float = field(metadata=between(-30.0, 30.0))
     weekly_persistence: float = field(metadata=between(0.0, 0.999))
     fluctuation_sd: float = field(metadata=between(0.0, 30.0))
-    effect_full_dose_qpr: float = field(metadata=between(0.0, 60.0))
+    effect_full_dose_qpr: float = field(metadata=between(0.0, QPR_MAX))
     effect_heterogeneity_sd: float = field(metadata=between(0.0, 5.0))
     fidelity_reference: float = field(metadata=between(0.01, 1.0))
     decay_per_week: float = field(metadata=SHARE)
     decay_per_week_companionship: float = field(metadata=SHARE)
-    success_improvement_qpr: float = field(metadata=between(0.0, 60.0))
+    success_improvement_qpr: float = field(metadata=between(0.0, QPR_MAX))
     success_sustain_weeks: int = field(metadata=between(1, 520))
     follow_up_weeks: int = field(metadata=between(1, 1040))
 
 
 @dataclass
 class CompanionshipParams:
+    """The companionship period after a course and its workshops (``conf/companionship/``)."""
+
     uptake: float = field(metadata=SHARE)
     weeks_from_course_start: int = field(metadata=between(0, 520))
     workshop_every_weeks: int = field(metadata=between(1, 52))
@@ -161,6 +164,9 @@ class CompanionshipParams:
 
 @dataclass
 class FidelityParams:
+    """How a course's fidelity emerges from its drivers (``conf/fidelity/``,
+    :func:`peersim.course.course_fidelity`)."""
+
     weight_training: float = field(metadata=SHARE)
     weight_supervision: float = field(metadata=SHARE)
     weight_role_support: float = field(metadata=SHARE)
@@ -171,6 +177,8 @@ class FidelityParams:
 
 @dataclass
 class OutputParams:
+    """Which files a run writes (``conf/output/``)."""
+
     charts: bool
     parquet: bool
     csv: bool
@@ -185,15 +193,15 @@ class TrialPublishedParams:
     source: str
     n_peer: int = field(metadata=between(1, None))
     n_sau: int = field(metadata=between(1, None))
-    qpr_mean_peer: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_peer_ci_low: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_peer_ci_high: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau_ci_low: float = field(metadata=between(0.0, 60.0))
-    qpr_mean_sau_ci_high: float = field(metadata=between(0.0, 60.0))
-    qpr_difference: float = field(metadata=between(-60.0, 60.0))
-    qpr_difference_ci_low: float = field(metadata=between(-60.0, 60.0))
-    qpr_difference_ci_high: float = field(metadata=between(-60.0, 60.0))
+    qpr_mean_peer: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_peer_ci_low: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_peer_ci_high: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau_ci_low: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_mean_sau_ci_high: float = field(metadata=between(0.0, QPR_MAX))
+    qpr_difference: float = field(metadata=between(-QPR_MAX, QPR_MAX))
+    qpr_difference_ci_low: float = field(metadata=between(-QPR_MAX, QPR_MAX))
+    qpr_difference_ci_high: float = field(metadata=between(-QPR_MAX, QPR_MAX))
     cohens_d: float = field(metadata=between(-10.0, 10.0))
 
 
@@ -230,7 +238,7 @@ class TrialParams:
             if not 0 <= week <= 520:
                 raise ConfigError(f"trial.site_opening_week.{name} must be between 0 and 520, got {week}")
         for name, site in self.sites.items():
-            _validate_tree(site, f"trial.sites.{name}")
+            check_tree(site, f"trial.sites.{name}")
 
 
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "beta")
@@ -291,7 +299,7 @@ class PeersimConfig:
 
     @property
     def weeks(self) -> int:
-        return self.years * 52
+        return self.years * WEEKS_PER_YEAR
 
     @property
     def municipalities(self) -> list[MunicipalityParams]:
@@ -304,110 +312,9 @@ class PeersimConfig:
         return out
 
 
-def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
-    if "choices" in meta and value not in meta["choices"]:
-        allowed = ", ".join(meta["choices"])
-        raise ConfigError(f"{path}={value!r} is not allowed; choose one of: {allowed}")
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if value != value:  # NaN
-        raise ConfigError(f"{path} must be a number, got NaN")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        if lo is not None and hi is not None:
-            rng = f"between {lo} and {hi}"
-        elif lo is not None:
-            rng = f">= {lo}"
-        else:
-            rng = f"<= {hi}"
-        raise ConfigError(f"{path} must be {rng}, got {value}")
-
-
-def unknown_key_message(key: str, allowed: list[str], where: str | None = None) -> str:
-    """The one line for an unknown key: the closest allowed name, and every allowed one in
-    ``where`` (by default the key's parent, or the top level)."""
-    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
-    guess = f" (did you mean '{close[0]}'?)" if close else ""
-    where = where or (key.rsplit(".", 1)[0] if "." in key else "the top level")
-    hint = f"; allowed keys in {where}: {', '.join(allowed)}" if allowed else ""
-    return f"unknown key '{key}'{guess}{hint}"
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-@functools.cache
-def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
-    return dataclasses.fields(cls)
-
-
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}
-_FITS = {bool: lambda v: isinstance(v, bool | np.bool_),
-         int: lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_),
-         float: lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_),
-         str: lambda v: isinstance(v, str)}
-
-
-def _type_error(key: str, value: Any, hint: Any) -> str | None:
-    """Why ``value`` does not fit the declared type ``hint`` of ``key`` (None if it fits).
-    Values composed by Hydra always fit; this catches values set directly in Python."""
-    fits = _FITS.get(hint)
-    if fits is not None:
-        return None if fits(value) else f"{key} must be {_TYPE_WORDS[hint]}, got {value!r} ({type(value).__name__})"
-    if hint is Any:
-        return None
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        return _type_error(key, value, next(a for a in args if a is not type(None)))
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            return f"{key} must be a list, got {value!r}"
-        return next((e for i, v in enumerate(value) if (e := _type_error(f"{key}[{i}]", v, args[0]))), None)
-    if origin is dict:
-        if not isinstance(value, dict):
-            return f"{key} must be a mapping, got {value!r}"
-        return next((e for k, v in value.items() if (e := _type_error(f"{key}.{k}", v, args[1]))), None)
-    if dataclasses.is_dataclass(hint) and not isinstance(value, hint):
-        return f"{key} must be a {hint.__name__}, got {value!r}"
-    return None
-
-
-def _validate_tree(obj: Any, path: str) -> None:
-    fields = _fields(type(obj))
-    hints = _hints(type(obj))
-    stray = [k for k in vars(obj) if k not in hints]
-    if stray:  # an attribute set in Python that is not a parameter (a typo: p.coordinator.ftee = 2)
-        key = f"{path}.{stray[0]}" if path else stray[0]
-        raise ConfigError(unknown_key_message(key, [f.name for f in fields]))
-    for f in fields:
-        value = getattr(obj, f.name)
-        key = f"{path}.{f.name}" if path else f.name
-        error = _type_error(key, value, hints[f.name])
-        if error:
-            raise ConfigError(error)
-        if dataclasses.is_dataclass(value):
-            _validate_tree(value, key)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if dataclasses.is_dataclass(item):
-                    _validate_tree(item, f"{key}[{i}]")
-        else:
-            _check_field(key, value, dict(f.metadata))
-    check = getattr(obj, "validate", None)
-    if callable(check):
-        try:
-            check()
-        except ValueError as exc:  # the economics layer raises plain ValueError
-            raise ConfigError(str(exc)) from None
-
-
 def validate(cfg: PeersimConfig) -> PeersimConfig:
     """Check every range and every cross-field rule; raise :class:`ConfigError` on the first."""
-    _validate_tree(cfg, "")
+    check_tree(cfg, "")
     rec = cfg.recovery
     if len(rec.subgroup_shares) != len(SUBGROUPS):
         raise ConfigError(
@@ -419,7 +326,7 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"recovery.subgroup_shares must be >= 0 and sum to 1, got {list(rec.subgroup_shares)}"
         )
     if len(rec.baseline_qpr_mean) != len(SUBGROUPS) or not all(
-        0 <= m <= 60 for m in rec.baseline_qpr_mean
+        0 <= m <= QPR_MAX for m in rec.baseline_qpr_mean
     ):
         raise ConfigError(
             "recovery.baseline_qpr_mean needs 3 values between 0 and 60 (QPR-15 scale), "
@@ -440,9 +347,7 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"trial.site_opening_week names {', '.join(unknown)}, which is not a municipality of the run; "
             f"choose from: {', '.join(names)}"
         )
-    from peersim.uncertainty import check_uncertainty
-
-    check_uncertainty(cfg)
+    _check_uncertainty(cfg)
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:
@@ -451,3 +356,40 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"must sum to 1, got {total:.4g}"
         )
     return cfg
+
+
+def _check_uncertainty(cfg: PeersimConfig) -> None:
+    """Every uncertain key is a numeric parameter, every distribution well formed, and (for
+    absolute ones) its range inside the parameter's allowed range."""
+    for key, d in cfg.uncertainty.parameters.items():
+        node, name = resolve_key(cfg, key)
+        current = getattr(node, name)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            raise ConfigError(f"uncertainty.parameters.{key}: '{key}' is not a numeric parameter")
+        _check_dist(key, d)
+        if not d.relative:
+            meta = next(f.metadata for f in dataclasses.fields(node) if f.name == name)
+            lo, hi = meta.get("lo"), meta.get("hi")
+            if (lo is not None and d.lo < lo) or (hi is not None and d.hi > hi):
+                raise ConfigError(
+                    f"uncertainty.parameters.{key}: range [{d.lo}, {d.hi}] leaves the allowed "
+                    f"range of {key} [{lo}, {hi}]"
+                )
+
+
+def _check_dist(key: str, d: DistParams) -> None:
+    where = f"uncertainty.parameters.{key}"
+    if not d.lo < d.hi:
+        raise ConfigError(f"{where}: lo ({d.lo}) must be below hi ({d.hi})")
+    if d.dist == "triangular":
+        if d.mode is None or not d.lo <= d.mode <= d.hi:
+            raise ConfigError(f"{where}: a triangular distribution needs lo <= mode <= hi")
+    elif d.dist in ("normal", "beta"):
+        if d.mean is None or d.sd is None or d.sd <= 0 or not d.lo <= d.mean <= d.hi:
+            raise ConfigError(f"{where}: a {d.dist} distribution needs mean within [lo, hi] and sd > 0")
+        if d.dist == "beta":
+            width = d.hi - d.lo
+            m = (d.mean - d.lo) / width
+            v = (d.sd / width) ** 2
+            if not 0 < m < 1 or v >= m * (1 - m):
+                raise ConfigError(f"{where}: beta sd ({d.sd}) is too large for its mean and range")

@@ -11,9 +11,16 @@ import pandas as pd
 NO_WEEK = -1  # the event has not happened
 NO_ROWS = np.empty(0, dtype=np.int64)  # an empty, read-only set of rows (returned when nothing happened)
 NO_ROWS.flags.writeable = False
+# PREFIX[j] has the lowest j bits set: ``bits & PREFIX[j]`` keeps bits 0..j-1 of a bit-set column
+# (of an attendance bit set, the sessions up to offset j - 1)
+PREFIX = np.array([(1 << j) - 1 for j in range(64)] + [2**64 - 1], dtype=np.uint64)
 
 
 class ColumnStore:
+    """Rows of agents as one numpy array per attribute, declared by kind in the subclass
+    (``_FLOAT``, ``_INT``, ``_BOOL``, ``_BITS``); it owns the arrays and their capacity, and the
+    first ``n`` rows are in use. Growing by doubling keeps the rows already there."""
+
     _FLOAT: ClassVar[tuple[str, ...]] = ()
     _INT: ClassVar[tuple[str, ...]] = ()    # int32; event weeks (``ti_*``) use NO_WEEK for "never"
     _BOOL: ClassVar[tuple[str, ...]] = ()

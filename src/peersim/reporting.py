@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peersim.coordinator import ACTIVITIES
+from peersim.vocabulary import ACTIVITIES, WEEKS_PER_YEAR
 
 FLOWS = (
     "new_citizens_referred", "new_referred_staff", "new_referred_self", "new_citizens_declined",
@@ -31,7 +31,8 @@ STOCKS = (
     "eligible_pool", "awareness_mean", "strain_mean", "supervision_level",
     "qpr_mean_started", "qpr_cf_mean_started", "n_followed_started",
 )
-HOURS = tuple(f"hours_{a}" for a in ACTIVITIES) + ("hours_budget",)
+HOURS_BY_ACTIVITY = tuple(f"hours_{a}" for a in ACTIVITIES)
+HOURS = (*HOURS_BY_ACTIVITY, "hours_budget")
 RECOVERY_MEANS = ("qpr_mean_started", "qpr_cf_mean_started")  # computed after the weekly pass
 COLUMNS = FLOWS + STOCKS + HOURS
 
@@ -39,9 +40,11 @@ COLUMNS = FLOWS + STOCKS + HOURS
 class Recorder:
     """The weekly table: ``data[week]`` is the row of a week (row 0 = the state before week 1).
 
+    It owns the table, in the columns declared by name above (``FLOWS``, ``STOCKS``, ``HOURS``).
     A week's flows are counted in a plain list (:meth:`tally`); at the end of the week
-    :meth:`record` keeps them with the week's stocks, and the rows kept are written into the
-    table in one go when ``data`` is next read (cheaper than writing a numpy row every week).
+    :meth:`record` keeps them with the week's stocks, given by column name, and the rows kept
+    are written into the table in one go when ``data`` is next read (cheaper than writing a numpy
+    row every week).
     The citizens' recovery columns (QPR-15 means, ``n_followed_started``, ``new_successes``)
     are filled by ``PeersimModel.timeseries()``, the table's public form.
     """
@@ -53,33 +56,41 @@ class Recorder:
         # the citizens' recovery means are filled by PeersimModel.timeseries(); unknown until then
         self._data[:, [self.col[c] for c in RECOVERY_MEANS]] = np.nan
         self.flows = [0.0] * len(FLOWS)                   # this week's flows, in FLOWS order
-        self._pending: list[tuple[int, list[float], list[float]]] = []
-        self._stock_cols: np.ndarray | None = None
+        self._pending: list[tuple] = []                   # (week, flows, stocks, series) of each week
 
     def tally(self, name: str, value: float) -> None:
         """Add to this week's flow ``name``."""
         self.flows[self.col[name]] += value  # FLOWS come first in COLUMNS
 
-    def record(self, week: int, stock_cols: np.ndarray, stocks: list[float]) -> None:
-        """The end of ``week``: its flows, and its ``stocks`` for the columns ``stock_cols``."""
-        if self._stock_cols is not stock_cols:
-            self._write()
-            self._stock_cols = stock_cols
-        self._pending.append((week, self.flows, stocks))
+    def record(self, week: int, stocks: dict[str, float],
+               *series: tuple[tuple[str, ...], list[float]]) -> None:
+        """The end of ``week``: its flows, and its stocks by column name: ``stocks`` maps names
+        to values, and each of ``series`` pairs a tuple of names with a list of values in that
+        order (cheaper than a dict for values that come as a list, such as hours by activity).
+        Columns not named keep their value (0 unless filled later)."""
+        self._pending.append((week, self.flows, stocks, series))
         self.flows = [0.0] * len(FLOWS)
 
     def _write(self) -> None:
+        """Write the weeks recorded since the last write into the table, grouped by the
+        columns they name (the same every week but the first)."""
         if not self._pending:
             return
-        weeks = np.array([w for w, _, _ in self._pending])
-        self._data[weeks, : len(FLOWS)] += np.array([f for _, f, _ in self._pending])
-        width = max(len(s) for _, _, s in self._pending)
-        stocks = np.array([s + [0.0] * (width - len(s)) for _, _, s in self._pending])
-        short = np.array([len(s) < width for _, _, s in self._pending])
-        cols = self._stock_cols[:width]
-        self._data[weeks[~short][:, None], cols] = stocks[~short]
-        for w, _, s in (p for p, cut in zip(self._pending, short, strict=True) if cut):
-            self._data[w, cols[: len(s)]] = s
+        weeks = np.array([p[0] for p in self._pending])
+        self._data[weeks, : len(FLOWS)] += np.array([p[1] for p in self._pending])
+        groups: dict[tuple, tuple[list[str], list[int], list[list[float]]]] = {}
+        for i, (_, _, stocks, series) in enumerate(self._pending):
+            row, key = [*stocks.values()], [*stocks]
+            for names, values in series:
+                row += values
+                key.append(id(names))
+            group = groups.get(k := tuple(key))
+            if group is None:
+                group = groups[k] = ([*stocks, *(c for names, _ in series for c in names)], [], [])
+            group[1].append(i)
+            group[2].append(row)
+        for names, at, rows in groups.values():
+            self._data[weeks[at][:, None], [self.col[c] for c in names]] = np.array(rows, dtype=float)
         self._pending.clear()
 
     @property
@@ -87,12 +98,6 @@ class Recorder:
         """The table so far (one row per week, ``COLUMNS`` order)."""
         self._write()
         return self._data
-
-    def add(self, week: int, name: str, value: float) -> None:
-        self.data[week, self.col[name]] += value
-
-    def set(self, week: int, name: str, value: float) -> None:
-        self.data[week, self.col[name]] = value
 
     def to_frame(self) -> pd.DataFrame:
         """One row per week: week, year, the recorded columns, then the ``cum_*`` running totals.
@@ -104,7 +109,7 @@ class Recorder:
         weeks = np.arange(1, self.weeks + 1)
         ints = np.rint(data[:, _INT_IDX]).astype(np.int64)
         flows = ints[:, : len(FLOWS)]  # FLOWS come first in COLUMNS and are all integers
-        frame_ints = np.column_stack([weeks, (weeks - 1) // 52 + 1, ints, np.cumsum(flows, axis=0)])
+        frame_ints = np.column_stack([weeks, (weeks - 1) // WEEKS_PER_YEAR + 1, ints, np.cumsum(flows, axis=0)])
         df_int = pd.DataFrame(frame_ints, columns=["week", "year", *_INT_NAMES, *_CUM_NAMES])
         df_float = pd.DataFrame(data[:, _FLOAT_IDX], columns=list(_FLOAT_NAMES))
         return pd.concat([df_int, df_float], axis=1)[list(_FRAME_COLUMNS)]

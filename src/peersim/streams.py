@@ -45,5 +45,10 @@ def make_streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def substream(seed: int, name: str, index: int) -> np.random.Generator:
-    """The generator of block ``index`` of the block stream ``name`` (independent of every other)."""
+    """The generator of block ``index`` of the block stream ``name`` (independent of every other).
+
+    ``name`` must be declared in :data:`BLOCK_STREAMS`, so two mechanisms cannot share a stream
+    by accident (the named streams are declared in :data:`STREAMS` for the same reason)."""
+    if name not in BLOCK_STREAMS:
+        raise ValueError(f"{name!r} is not a block stream; declared: {', '.join(BLOCK_STREAMS)}")
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_key(name), index)))

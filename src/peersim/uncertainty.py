@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from peersim.params import ConfigError, DistParams, PeersimConfig
+from peersim.params import DistParams, PeersimConfig, validate
+from peersim.validation import ConfigError, resolve_key
 
-__all__ = ["check_uncertainty", "draw", "get_value", "numeric_keys", "ppf", "with_values"]
+__all__ = ["apply_draw", "draw", "get_value", "numeric_keys", "ppf", "with_values"]
 
 
 def _field_type(obj: Any, name: str) -> Any:
@@ -34,22 +35,8 @@ def _field_type(obj: Any, name: str) -> Any:
     return None
 
 
-def _resolve(params: PeersimConfig, key: str) -> tuple[Any, str]:
-    """The object holding ``key``'s last part, and that part; ConfigError if there is none."""
-    parts = key.split(".")
-    node: Any = params
-    for i, part in enumerate(parts):
-        if not dataclasses.is_dataclass(node) or part not in {f.name for f in dataclasses.fields(node)}:
-            where = ".".join(parts[:i]) or "the top level"
-            raise ConfigError(f"'{key}' is not a parameter (no '{part}' in {where})")
-        if i == len(parts) - 1:
-            return node, part
-        node = getattr(node, part)
-    raise AssertionError
-
-
 def get_value(params: PeersimConfig, key: str) -> Any:
-    node, name = _resolve(params, key)
+    node, name = resolve_key(params, key)
     return getattr(node, name)
 
 
@@ -76,11 +63,9 @@ def with_values(params: PeersimConfig, values: Mapping[str, float], *,
     Integer parameters are rounded. With ``relative[key]`` true, the value multiplies the
     configured one instead of replacing it.
     """
-    from peersim.params import validate
-
     out = copy.deepcopy(params)
     for key, value in values.items():
-        node, name = _resolve(out, key)
+        node, name = resolve_key(out, key)
         current = getattr(node, name)
         if isinstance(current, bool) or not isinstance(current, int | float):
             raise ConfigError(f"'{key}' is not a numeric parameter (it is {type(current).__name__})")
@@ -92,43 +77,6 @@ def with_values(params: PeersimConfig, values: Mapping[str, float], *,
 
 
 # -- distributions ---------------------------------------------------------------------------
-def _check_dist(key: str, d: DistParams) -> None:
-    where = f"uncertainty.parameters.{key}"
-    if not d.lo < d.hi:
-        raise ConfigError(f"{where}: lo ({d.lo}) must be below hi ({d.hi})")
-    if d.dist == "triangular":
-        if d.mode is None or not d.lo <= d.mode <= d.hi:
-            raise ConfigError(f"{where}: a triangular distribution needs lo <= mode <= hi")
-    elif d.dist in ("normal", "beta"):
-        if d.mean is None or d.sd is None or d.sd <= 0 or not d.lo <= d.mean <= d.hi:
-            raise ConfigError(f"{where}: a {d.dist} distribution needs mean within [lo, hi] and sd > 0")
-        if d.dist == "beta":
-            width = d.hi - d.lo
-            m = (d.mean - d.lo) / width
-            v = (d.sd / width) ** 2
-            if not 0 < m < 1 or v >= m * (1 - m):
-                raise ConfigError(f"{where}: beta sd ({d.sd}) is too large for its mean and range")
-
-
-def check_uncertainty(params: PeersimConfig) -> None:
-    """Every uncertain key is a numeric parameter, every distribution well formed, and (for
-    absolute ones) its range inside the parameter's allowed range."""
-    for key, d in params.uncertainty.parameters.items():
-        node, name = _resolve(params, key)
-        current = getattr(node, name)
-        if isinstance(current, bool) or not isinstance(current, int | float):
-            raise ConfigError(f"uncertainty.parameters.{key}: '{key}' is not a numeric parameter")
-        _check_dist(key, d)
-        if not d.relative:
-            meta = next(f.metadata for f in dataclasses.fields(node) if f.name == name)
-            lo, hi = meta.get("lo"), meta.get("hi")
-            if (lo is not None and d.lo < lo) or (hi is not None and d.hi > hi):
-                raise ConfigError(
-                    f"uncertainty.parameters.{key}: range [{d.lo}, {d.hi}] leaves the allowed "
-                    f"range of {key} [{lo}, {hi}]"
-                )
-
-
 def ppf(d: DistParams, u: np.ndarray | float) -> np.ndarray:
     """Inverse CDF: map uniforms in (0, 1) to values of the distribution (truncated to [lo, hi]).
 

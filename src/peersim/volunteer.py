@@ -17,24 +17,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from mesa import Agent
-
-from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from mesa import Agent, Model
 
 from peersim.params import VolunteerParams
-
-if TYPE_CHECKING:
-    from peersim.model import PeersimModel
-
+from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 class VolunteerState(IntEnum):
+    """Where a volunteer is in the pipeline (the registry's ``state`` column)."""
+
     RECRUITED = 0     # recruited, waiting for the next training cohort
     IN_TRAINING = 1
     AVAILABLE = 2     # trained and ready to co-lead
@@ -61,6 +58,14 @@ def state_table(*states: VolunteerState) -> np.ndarray:
 ON_DUTY_TABLE = state_table(*ON_DUTY)
 _LEADING, _AVAILABLE, _RESTING, _BURNED_OUT = (int(VolunteerState.LEADING), int(VolunteerState.AVAILABLE),
                                                int(VolunteerState.RESTING), int(VolunteerState.BURNED_OUT))
+
+
+class VolunteerWeek(NamedTuple):
+    """The rows whose state changed in a week's :meth:`VolunteerRegistry.step`."""
+
+    burned: np.ndarray     # burned out (paused)
+    left: np.ndarray       # left for good (exit hazard, or not back after a pause)
+    returned: np.ndarray   # back from a pause, resting before they lead again
 
 
 class _HazardDraws:
@@ -96,7 +101,7 @@ class _HazardDraws:
         with np.errstate(divide="ignore", invalid="ignore"):
             odds = top / u[0] - 1.0
             burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
-            need = -52.0 * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
+            need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
             if vp.exit_rate_strain_per_year > 0:
                 exit_ = need / vp.exit_rate_strain_per_year
             else:
@@ -129,14 +134,11 @@ class VolunteerRegistry(ColumnStore):
         self._duty: np.ndarray | None = None             # rows on duty (None: stale)
         self._leading: np.ndarray | None = None          # rows leading (None: stale)
         self._hazard_draws = _HazardDraws(vp)
-        self._alloc(capacity)
-
-    def _alloc(self, capacity: int) -> None:
         self._grow(capacity)
 
     def add(self, k: int, coordinator: int, week: int, *, citizen_ids: np.ndarray | None = None) -> np.ndarray:
         if self.n + k > self.capacity:
-            self._alloc(max(2 * self.capacity, self.n + k))
+            self._grow(max(2 * self.capacity, self.n + k))
         rows = np.arange(self.n, self.n + k)
         self.coordinator[rows] = coordinator
         self.state[rows] = VolunteerState.RECRUITED
@@ -151,7 +153,6 @@ class VolunteerRegistry(ColumnStore):
         if self._counts is not None:
             self._counts[coordinator][VolunteerState.RECRUITED] += k
             self._counts[-1][VolunteerState.RECRUITED] += k
-        self._masks = None
         return rows
 
     # -- states -----------------------------------------------------------------------------
@@ -266,8 +267,7 @@ class VolunteerRegistry(ColumnStore):
         keep = 1.0 - self.vp.own_recovery_regain_per_week
         return self.setback[rows] * keep ** np.maximum(week - self.setback_week[rows], 0)
 
-    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator,
-             ) -> dict[str, np.ndarray]:
+    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator) -> VolunteerWeek:
         """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
 
         ``supervision_level[c]`` is supervision received per leader relative to the standard (0-1)
@@ -344,8 +344,7 @@ class VolunteerRegistry(ColumnStore):
             rested = np.concatenate(self._rest_ends.pop(w))
             rested = rested[(self.state[rested] == _RESTING) & (self.rest_until[rested] <= week)]
             self.set_state(rested, VolunteerState.AVAILABLE)
-        return {"burned": burned, "left": np.concatenate([left, quit_]) if quit_.size else left,
-                "returned": back}
+        return VolunteerWeek(burned, np.concatenate([left, quit_]) if quit_.size else left, back)
 
     def to_frame(self, coordinator_names: list[str]) -> pd.DataFrame:
         n = self.n
@@ -374,16 +373,17 @@ class VolunteerRegistry(ColumnStore):
 
 
 class Volunteer(Agent):
-    """A volunteer peer: a Mesa agent whose state is one row of the model's registry."""
+    """A volunteer peer: a Mesa agent whose state is row ``idx`` of the model's registry."""
 
-    def __init__(self, model: PeersimModel, idx: int) -> None:
+    def __init__(self, model: Model, registry: VolunteerRegistry, idx: int) -> None:
         super().__init__(model)
+        self.registry = registry
         self.idx = idx
 
     @property
     def state(self) -> VolunteerState:
-        return VolunteerState(self.model.volunteers.state[self.idx])
+        return VolunteerState(self.registry.state[self.idx])
 
     @property
     def strain(self) -> float:
-        return float(self.model.volunteers.strain[self.idx])
+        return float(self.registry.strain[self.idx])

@@ -14,8 +14,8 @@ import pandas as pd
 
 from peersim.economics.discounting import year_of_week, yearly_factor
 from peersim.economics.params import EconomicsParams
-from peersim.economics.records import ACTIVITIES
 from peersim.economics.tables import Table, TableLike, column, frame, isin, n_rows, row_sums
+from peersim.vocabulary import ACTIVITIES, WEEKS_PER_YEAR
 
 CATEGORIES = (
     "coordinator", "volunteer_training", "supervision", "premises_materials",
@@ -49,7 +49,7 @@ def _unit_items(ts: TableLike, params: EconomicsParams,
         *[("coordinator", col.removeprefix("hours_"), hours[col], staff_rate) for col in activity_cols],
         ("coordinator", "unallocated", np.clip(column(ts, "hours_budget", float) - allocated, 0.0, None), staff_rate),
         ("volunteer_training", "trainees", column(ts, "new_trainees", float), c.volunteer_training_dkk_per_trainee),
-        ("supervision", "volunteer_years", column(ts, "n_volunteers_active", float) / 52.0,
+        ("supervision", "volunteer_years", column(ts, "n_volunteers_active", float) / WEEKS_PER_YEAR,
          c.supervision_dkk_per_volunteer_year),
         ("premises_materials", "course_sessions", sessions, c.premises_dkk_per_course_session),
         ("premises_materials", "workshops", workshops, c.premises_dkk_per_workshop),

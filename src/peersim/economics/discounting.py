@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-WEEKS_PER_YEAR = 52
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 def year_of_week(week: npt.ArrayLike) -> np.ndarray:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
-SUBGROUPS = ("significant", "reduced", "mild")
+from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YEAR
+
 AREAS = ("social", "health", "employment")
-IMPLEMENTATIONS = ("local_coordinator", "partnership")
 MODES = ("simulated", "expected")
 TARGET_BASES = ("qpr_change", "qpr_effect", "success")
 
@@ -34,6 +34,8 @@ class AreaSavings:
 
 @dataclass
 class SubgroupSavings:
+    """The SØM savings per success (:class:`AreaSavings`) for each subgroup."""
+
     significant: AreaSavings
     reduced: AreaSavings
     mild: AreaSavings
@@ -41,6 +43,8 @@ class SubgroupSavings:
 
 @dataclass
 class SubgroupShares:
+    """How the citizens divide into the subgroups (the standard offer's shares, summing to 1)."""
+
     significant: float
     reduced: float
     mild: float
@@ -48,18 +52,25 @@ class SubgroupShares:
 
 @dataclass
 class ImplementationCosts:
+    """What differs in cost by implementation model: the staff salary, and whether a fund
+    finances the programme by a conditional grant (a social-investment contract)."""
+
     staff_salary_dkk_per_year: float
     fund_finances_programme: bool
 
 
 @dataclass
 class Implementations:
+    """The costs of each implementation model (:data:`peersim.vocabulary.IMPLEMENTATIONS`)."""
+
     local_coordinator: ImplementationCosts
     partnership: ImplementationCosts
 
 
 @dataclass
 class CostParams:
+    """Unit costs: staff time, overhead, volunteers, premises, materials and start-up (DKK)."""
+
     overhead_rate: float
     hour_norm_per_year: float
     municipal_staff_salary_dkk_per_year: float
@@ -78,6 +89,8 @@ class CostParams:
 
 @dataclass
 class SavingsParams:
+    """The SØM savings per attributable success and how they spread over the years after onset."""
+
     per_success_dkk: SubgroupSavings
     yearly_profile: list[float]
     onset_weeks_after_start: int
@@ -85,6 +98,9 @@ class SavingsParams:
 
 @dataclass
 class PaymentTarget:
+    """One payment target of the contract: what is measured (``basis``), the threshold, which
+    subgroups count, the expected rate and the target's weight in the price."""
+
     basis: str
     threshold_qpr: float
     share: float
@@ -95,6 +111,8 @@ class PaymentTarget:
 
 @dataclass
 class ContractParams:
+    """The outcome contract: what it is priced on, how much is repaid, the cap and the timing."""
+
     priced_on_implementation: str
     repayment_share_of_cost: float
     cap_factor: float
@@ -105,6 +123,8 @@ class ContractParams:
 
 @dataclass
 class StandardOffer:
+    """The published standard offer, used by the expected mode instead of a simulation."""
+
     years: int
     startup_weeks: int
     courses_per_year: int
@@ -122,7 +142,7 @@ class StandardOffer:
 
     @property
     def weeks(self) -> int:
-        return self.years * 52
+        return self.years * WEEKS_PER_YEAR
 
     @property
     def courses(self) -> int:
@@ -135,6 +155,8 @@ class StandardOffer:
 
 @dataclass
 class EconomicsParams:
+    """The root of the economics parameters (``conf/economics/default.yaml``)."""
+
     mode: str
     discount_rate: float
     horizon_years: int
@@ -217,7 +239,7 @@ def _validate_contract(c: ContractParams) -> None:
     for name, t in c.targets.items():
         path = f"contract.targets.{name}"
         _one_of(f"{path}.basis", t.basis, TARGET_BASES)
-        _between(f"{path}.threshold_qpr", t.threshold_qpr, 0.0, 60.0)
+        _between(f"{path}.threshold_qpr", t.threshold_qpr, 0.0, QPR_MAX)
         _between(f"{path}.share", t.share, 0.0, 1.0)
         _between(f"{path}.expected_rate", t.expected_rate, 1e-9, 1.0)
         _between(f"{path}.weight", t.weight, 0.0, 1.0)

@@ -10,13 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peersim.economics.params import SUBGROUPS
 from peersim.economics.tables import Table, row_sums
+from peersim.vocabulary import ACTIVITIES, SUBGROUPS
 
-ACTIVITIES = (
-    "admin", "course_formation", "course_running", "supervision", "recruitment",
-    "training", "intro_meetings", "companionship", "idle",
-)
 TIMESERIES_COLUMNS = (
     "week", "hours_budget", "new_course_sessions", "new_courses_started", "new_workshops",
     "new_intro_meetings", "new_trainees", "new_steering_meetings", "new_citizens_referred",

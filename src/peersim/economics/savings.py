@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from peersim.economics.discounting import WEEKS_PER_YEAR, delay_factor
-from peersim.economics.params import AREAS, SUBGROUPS, EconomicsParams
+from peersim.economics.discounting import delay_factor
+from peersim.economics.params import AREAS, EconomicsParams
 from peersim.economics.tables import Table, TableLike, column, frame, group, group_sum
+from peersim.vocabulary import SUBGROUPS, WEEKS_PER_YEAR
 
 SOM_COLUMNS = ("municipality", "subgroup", "area", "successes", "gross_dkk", "savings_dkk")
 CALENDAR_COLUMNS = ("year", "area", "amount_dkk")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from peersim.economics.discounting import WEEKS_PER_YEAR
 from peersim.economics.outcomes import ACHIEVEMENT_COLUMNS, SUCCESS_COLUMNS, Outcomes
-from peersim.economics.params import SUBGROUPS, EconomicsParams
+from peersim.economics.params import EconomicsParams
 from peersim.economics.tables import Table, concat
+from peersim.vocabulary import SUBGROUPS, WEEKS_PER_YEAR
 
 MUNICIPALITY = "standard_offer"
 
