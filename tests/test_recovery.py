@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import SHORT_YEARS
 
 from peersim import run
 from peersim.citizen import CitizenRegistry, _geometric_weeks
@@ -21,8 +22,6 @@ from peersim.recovery import innovation_sd, innovations
 from peersim.registry import NO_WEEK
 from peersim.vocabulary import QPR_MAX
 from peersim.volunteer import ON_DUTY, VolunteerState, _HazardDraws
-
-from conftest import SHORT_YEARS
 
 
 def _clip(v: float) -> float:
@@ -236,8 +235,9 @@ def test_counts_kept_by_state_changes_match_a_recount_every_week(make_params, ca
     """Volunteers by coordinator and state, the waiting lists, citizens in a course or in
     companionship and each coordinator's running courses are kept as things happen; they must
     equal a recount every week."""
-    from peersim.citizen import CitizenState
     from test_model import _kolding_with_its_own_coordinator
+
+    from peersim.citizen import CitizenState
 
     overrides = {"local_coordinator": ["scenario=local_coordinator"], "partnership": ["scenario=partnership"],
                  "shared": ["shared_with=[kolding]"], "two_coordinators": []}[case]

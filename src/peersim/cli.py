@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from peersim.params import ConfigError
+from peersim.validation import ConfigError
 
 # Hydra flags that take a value, and flags that change what Hydra does (then we do not pre-check)
 _VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",

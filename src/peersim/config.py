@@ -23,7 +23,8 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from peersim.params import ConfigError, MunicipalityParams, PeersimConfig, unknown_key_message, validate
+from peersim.params import MunicipalityParams, PeersimConfig, validate
+from peersim.validation import ConfigError, unknown_key_message
 
 SCHEMA_NAME = "peersim_schema"
 EXPERIMENT_SCHEMA_GROUP = "experiment_schema"  # ConfigStore group of the experiments' schemas (peersim.experiments)

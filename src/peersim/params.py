@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from peersim.economics.params import EconomicsParams
-from peersim.tables import CSV_LOCALES
+from peersim.io import CSV_LOCALES
 from peersim.validation import ConfigError, between, check_tree, one_of, resolve_key
-from peersim.validation import unknown_key_message  # noqa: F401  (still imported from here by peersim.config)
 from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YEAR
-
 
 SHARE = between(0.0, 1.0)
 NONNEG = between(0.0, None)

@@ -20,7 +20,7 @@ import pandas as pd
 from peersim.economics.costs import CATEGORIES, MUNICIPAL_CATEGORIES
 from peersim.economics.discounting import yearly_factor
 from peersim.economics.params import AREAS
-from peersim.economics.tables import Table, TableLike, column, frame, isin, n_rows
+from peersim.economics.tables import Table, TableLike, column, isin, n_rows
 
 PARTIES = ("programme", "municipality", "fund")
 CASHFLOW_COLUMNS = ("year", "party", "flow", "category", "amount_dkk", "amount_discounted_dkk")

@@ -11,7 +11,7 @@ from peersim import config
 from peersim.evidence.register import RegisterError, build_register
 from peersim.evidence.render import outputs
 from peersim.io import atomic_write
-from peersim.params import ConfigError
+from peersim.validation import ConfigError
 
 
 def default_outdir() -> Path:

@@ -25,7 +25,8 @@ from hydra.core.config_store import ConfigStore
 from peersim.config import EXPERIMENT_SCHEMA_GROUP, load_config
 from peersim.experiments import calibrate, compare, sensitivity, validate
 from peersim.experiments.base import Experiment, base_overrides, compose_variant
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
+from peersim.validation import ConfigError
 
 __all__ = ["Experiment", "all_experiments", "base_overrides", "compose_variant", "find", "register_schemas",
            "run_experiment"]

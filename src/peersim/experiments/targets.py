@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments.base import compose_variant
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
+from peersim.validation import ConfigError
 
 __all__ = [
     "DERIVED", "RunSet", "TargetSpec", "TargetStats", "check_specs", "describe_configuration", "measure",

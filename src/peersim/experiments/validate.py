@@ -45,7 +45,8 @@ from peersim.experiments.targets import (
     target_stats,
 )
 from peersim.io import begin_result, save_figure, write_tables, write_text
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
+from peersim.validation import ConfigError
 
 
 @dataclass

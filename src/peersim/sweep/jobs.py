@@ -23,7 +23,8 @@ import peersim
 from peersim.config import conf_dir, config_hash
 from peersim.experiments import find
 from peersim.io import write_json, write_text
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
+from peersim.validation import ConfigError
 
 SUMMARY = "summary.json"
 ERROR = "error.txt"

@@ -17,8 +17,9 @@ from typing import Any
 
 from peersim.config import conf_dir
 from peersim.experiments.targets import TargetSpec
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
 from peersim.uncertainty import get_value, numeric_keys, with_values
+from peersim.validation import ConfigError
 
 # -- the settings --------------------------------------------------------------------------------
 METHODS = ("nelder-mead", "powell")

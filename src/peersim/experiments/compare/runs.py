@@ -29,8 +29,9 @@ from peersim.experiments.compare.arms import (
     NAME,
     paired,
 )
-from peersim.params import ConfigError, PeersimConfig, between
+from peersim.params import PeersimConfig
 from peersim.uncertainty import apply_draw, draw
+from peersim.validation import ConfigError, between
 
 # The stream of PSA draws, distinct from every model stream (peersim.streams)
 PSA_STREAM = zlib.crc32(b"peersim.compare_implementations.psa")

@@ -14,7 +14,8 @@ import pandas as pd
 
 from peersim.experiments.sensitivity.analysis import SensitivityResult, analyse
 from peersim.experiments.sensitivity.problem import Evaluate, Problem, close_matches, output_value
-from peersim.params import ConfigError, PeersimConfig
+from peersim.params import PeersimConfig
+from peersim.validation import ConfigError
 
 
 class _PointCall:

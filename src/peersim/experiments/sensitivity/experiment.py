@@ -17,7 +17,8 @@ from peersim.experiments.sensitivity.folder import write_result
 from peersim.experiments.sensitivity.noise import NOISY
 from peersim.experiments.sensitivity.problem import Parameter, Problem, close_matches
 from peersim.experiments.sensitivity.report import fmt
-from peersim.params import ConfigError, DistParams, PeersimConfig, between
+from peersim.params import DistParams, PeersimConfig
+from peersim.validation import ConfigError, between
 
 DEFAULT_OUTPUTS = ["net_municipal_dkk", "citizens_started", "volunteer_burnouts"]
 

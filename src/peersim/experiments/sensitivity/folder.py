@@ -23,8 +23,9 @@ from peersim.io import (
     write_tables,
     write_text,
 )
-from peersim.params import ConfigError, DistParams
+from peersim.params import DistParams
 from peersim.tables import read_csv
+from peersim.validation import ConfigError
 
 
 def write_result(result: SensitivityResult, outdir: str | Path, *, context: str = "",
