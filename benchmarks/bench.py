@@ -107,7 +107,7 @@ def comparison_rate(reps: int, n_jobs: int) -> dict:
         t0 = time.perf_counter()
         s = run_experiment("compare_implementations",
                            [f"experiment.replications={reps}", f"experiment.n_jobs={n_jobs}",
-                            "experiment.charts=false", "experiment.progress=false"], tmp)
+                            "output.charts=false", "experiment.progress=false"], tmp)
         wall = time.perf_counter() - t0
     arms = len(s["arms"])
     return {"n_jobs": n_jobs, "replications": reps, "arms": arms, "seconds": wall,
