@@ -203,6 +203,17 @@ def test_bad_job_folders_are_corrupt_rows_and_the_table_is_written(tmp_path, cap
     assert "4 of 5 jobs did not finish" in capsys.readouterr().err
 
 
+def test_two_sweeps_into_one_folder_each_count_the_jobs_they_reused(tmp_path, monkeypatch):
+    for num, marker in enumerate(["this", "other", None, ""]):
+        _job(tmp_path, f"seed={num}", num, f"- seed={num}\n", json.dumps({"citizens_started": 7}))
+        if marker is not None:
+            (tmp_path / f"seed={num}" / sweep.SKIPPED).write_text(marker, encoding="utf-8")
+    monkeypatch.setenv("PEERSIM_SWEEP_RUN_ID", "this")
+    assert sweep.finish(tmp_path, quiet=True).skipped == 2  # its own marker, and one without an id
+    monkeypatch.delenv("PEERSIM_SWEEP_RUN_ID")
+    assert sweep.finish(tmp_path, quiet=True).skipped == 3  # by hand: every marker
+
+
 # ---------------------------------------------------------------------------------------------
 # Through the command line
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +29,8 @@ from peersim.params import PeersimConfig
 
 SUMMARY = "summary.json"
 ERROR = "error.txt"
-SKIPPED = ".skipped"            # this job's result was reused by the last run of the sweep
+SKIPPED = ".skipped"            # this job's result was reused by the last run of the sweep (holds its RUN_ID)
+RUN_ID_ENV = "PEERSIM_SWEEP_RUN_ID"  # set for its jobs by the sweep running them (end.SweepCallback)
 SUBDIR_RESOLVER = "peersim_subdir"
 NO_OVERRIDES = "default"        # the folder of a job without overrides
 MAX_NAME_BYTES = 140            # longer folder names are shortened and made unique with a hash
@@ -112,7 +114,7 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
             params.output.charts = False
         digest = config_hash(params)
         if summary_hash(out) == digest:
-            write_text(out / SKIPPED, "")
+            write_text(out / SKIPPED, os.environ.get(RUN_ID_ENV, ""))
             print(f"peersim: skipped {name}: already done with the same configuration")
             return "skipped"
         clear_job_folder(out)  # every file of an earlier attempt, hidden temporary files too
