@@ -235,6 +235,14 @@ def test_the_command_refuses_a_used_folder_before_hydra_writes_into_it(default_r
     assert not (folder / ".hydra").exists(), "Hydra wrote its provenance into a refused folder"
 
 
+def test_the_command_refuses_a_huge_sweep_with_one_line_and_makes_no_folder(tmp_path):
+    r = _cli(["-m", "seed=range(0,1e9)"], tmp_path)
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "1,000,000,000 jobs" in lines[0], r.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == [], "a sweep folder was made for a refused sweep"
+
+
 @pytest.mark.slow
 def test_a_replaced_run_that_fails_says_so_and_a_fixed_run_replaces_it(default_run, tmp_path):
     folder = tmp_path / "x"
