@@ -94,12 +94,18 @@ def _sweep_plan(overrides: list[str], multirun: bool) -> tuple[list[str], list[t
     the overrides (``key=value``) of the values to check.
 
     A choice sweep (``a,b,c`` or ``choice(...)``) is checked value by value; a numeric
-    ``range(...)`` by its first and last value (its values are all of one type and in between).
+    ``range(...)`` by its first and last value (its values are all of one type and in between),
+    computed without listing the others. A sweep over the job limit or with an empty range stops
+    first (:func:`peersim.sweep.size.check_sweep_size`).
     Without ``-m`` a sweep is an error: Hydra would reject it with a longer message.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from peersim.sweep.size import check_sweep_size, range_ends
+
     parsed = OverridesParser.create().parse_overrides(overrides)
+    if multirun:  # counted, not expanded: a huge sweep or an empty range stops here
+        check_sweep_size(parsed)
     base: list[str] = []
     sweeps: list[tuple[int, list[str]]] = []
     for raw, ov in zip(overrides, parsed, strict=True):
@@ -107,9 +113,7 @@ def _sweep_plan(overrides: list[str], multirun: bool) -> tuple[list[str], list[t
             if not multirun:
                 raise ConfigError(f"{raw} is a sweep; add -m (--multirun) to run one job per value")
             key = ov.get_key_element()
-            values = [str(v) for v in ov.sweep_string_iterator()]
-            if ov.is_range_sweep() and len(values) > 2:
-                values = [values[0], values[-1]]
+            values = range_ends(ov) if ov.is_range_sweep() else [str(v) for v in ov.sweep_string_iterator()]
             sweeps.append((len(base), [f"{key}={v}" for v in values]))
             base.append(sweeps[-1][1][0])
         else:
@@ -217,7 +221,9 @@ def precheck(argv: list[str]) -> None:
         groups = _group_names(dict(cfg.hydra.runtime.choices), dirs)
         with open_dict(cfg):
             del cfg["hydra"]
-    to_params(cfg)
+    params = to_params(cfg)
+    if not multirun:
+        _check_run_dir(overrides, params)
     for pos, alternatives in sweeps:
         if _is_hydra_override(base[pos]):
             continue  # not part of the model's configuration (the launcher's: checked above)
@@ -231,6 +237,45 @@ def precheck(argv: list[str]) -> None:
             candidate = [*base[:pos], alt, *base[pos + 1:]]
             model = [o for o in candidate if not _is_hydra_override(o)]
             to_params(compose_config(model, config_dirs=dirs))
+
+
+def _check_run_dir(overrides: list[str], params) -> None:
+    """A folder given with ``hydra.run.dir`` that holds another run's results stops the run here,
+    before Hydra writes its ``.hydra/`` into it (:func:`peersim.folders.check_run_folder`); a
+    folder named with an interpolation (``${now:...}``) is checked when the run starts."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from peersim.config import config_hash
+    from peersim.folders import check_run_folder
+
+    given = [o.lstrip("+~") for o in overrides if o.lstrip("+~").startswith("hydra.run.dir=")]
+    if not given:
+        return
+    folder = str(OverridesParser.create().parse_override(given[-1]).value())
+    if "${" in folder:
+        return
+    check_run_folder(Path(folder), config_hash(params) if params.experiment is None else None,
+                     overwrite=params.output.overwrite)
+
+
+def _start_run_folder(out: Path, params) -> None:
+    """Check the run's folder again (a folder precheck could not name) and remove what an earlier
+    run left in it, so that it never mixes two runs (:mod:`peersim.folders`)."""
+    from peersim.config import config_hash
+    from peersim.folders import check_run_folder, clear_results
+
+    check_run_folder(out, config_hash(params) if params.experiment is None else None,
+                     overwrite=params.output.overwrite)
+    clear_results(out)
+
+
+def _record_failure(out: Path, exc: BaseException) -> None:
+    """A run that failed leaves ``error.txt`` (the one-line error, then the traceback) in its
+    folder, and no ``summary.json``; not when the folder was refused (it is another run's)."""
+    from peersim.folders import FolderInUse, failure_text, one_line, record_failure
+
+    if not isinstance(exc, FolderInUse) and out.is_dir():
+        record_failure(out, failure_text(exc, one_line(exc), f"folder: {out}\n\n"))
 
 
 def _is_launcher_override(override: str) -> bool:
@@ -266,12 +311,17 @@ def _task(cfg) -> None:
     try:
         params = to_params(cfg)
         _quiet_libraries()
+        _start_run_folder(out, params)
         # experiments check their own inputs (e.g. every drawn parameter set) before simulating
         _run_one(params, out, task_overrides)
     except ConfigError as exc:
         print(f"peersim: error: {exc}", file=sys.stderr)
         _discard_unfinished(out, f"{hydra_cfg.job.name}.log")
+        _record_failure(out, exc)
         sys.exit(2)
+    except (Exception, KeyboardInterrupt) as exc:
+        _record_failure(out, exc)
+        raise
 
 
 def _discard_unfinished(out: Path, log_name: str) -> None:

@@ -398,6 +398,9 @@ def as_dict(params: PeersimConfig) -> dict[str, Any]:
 
 
 def config_hash(params: PeersimConfig) -> str:
-    """A short stable hash of the resolved parameters (identifies a configuration in outputs)."""
-    text = json.dumps(as_dict(params), sort_keys=True, default=str)
+    """A short stable hash of the resolved parameters (identifies a configuration in outputs).
+    ``output.overwrite`` says what to do with a folder, not what a run is: it is left out."""
+    data = as_dict(params)
+    data.get("output", {}).pop("overwrite", None)
+    text = json.dumps(data, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -181,6 +181,7 @@ class OutputParams:
     parquet: bool
     csv: bool
     csv_locale: str = field(default="en", metadata=one_of(*CSV_LOCALES))
+    overwrite: bool = False  # replace another run's results in the run's folder (peersim.folders)
 
 
 @dataclass

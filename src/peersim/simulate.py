@@ -21,6 +21,7 @@ import peersim
 from peersim.config import as_dict, config_hash, load_config, resolve_shared_with
 from peersim.course import courses_to_frame
 from peersim.economics import evaluate
+from peersim.folders import check_run_folder, clear_results
 from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
@@ -37,9 +38,20 @@ class RunResult:
     courses: pd.DataFrame
     extra_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
-    def write(self, outdir: str | os.PathLike, *, charts: bool | None = None) -> Path:
+    def write(self, outdir: str | os.PathLike, *, charts: bool | None = None,
+              overwrite: bool | None = None) -> Path:
         """Write the run's files into ``outdir``; ``summary.json`` comes last, so a folder
-        without it is an unfinished run, never a result."""
+        without it is an unfinished run, never a result.
+
+        A folder holding another run's results (another configuration's ``summary.json``, an
+        experiment's report, tables or charts of an unfinished run) raises ConfigError before
+        anything is written, unless ``overwrite`` (default ``params.output.overwrite``) allows
+        replacing them; the folder's earlier result files are removed first either way, so it
+        never mixes two runs (:mod:`peersim.folders`)."""
+        check_run_folder(outdir, self.summary.get("config_hash"), key="outdir",
+                         overwrite=self.params.output.overwrite if overwrite is None else overwrite,
+                         how="pass overwrite=True (or set output.overwrite)")
+        clear_results(outdir)
         out = begin_result(outdir, "summary.json")
         write_tables(out, {"timeseries": self.timeseries, "citizens": self.citizens,
                            "volunteers": self.volunteers, "courses": self.courses, **self.extra_tables},

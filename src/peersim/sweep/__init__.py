@@ -13,15 +13,20 @@ folder again whatever its number in a later, larger or reordered sweep.
 ``summary.json`` is gathered into ``sweep_summary.csv`` and ``sweep_summary.parquet`` at the
 sweep's root: one row per job with ``job_num``, ``job_dir``, ``status`` (``ok``, ``failed``,
 ``incomplete``: started but neither finished nor failed, e.g. killed; ``missing``: part of the
-sweep but never started), ``error``, ``skipped`` (its result was reused from an earlier run of
+sweep but never started; ``corrupt``: its folder cannot be read, a row all the same), ``error``, ``skipped`` (its result was reused from an earlier run of
 the sweep), the job's overrides as typed columns (``seed`` an integer,
 ``volunteers.burnout_threshold`` a float) and every key of its ``summary.json``. The sweep's
 charts (``sweep_chart_*.png``) are drawn from that table alone.
 
 **Resume.** A job whose folder already holds a ``summary.json`` whose ``config_hash`` equals
 the hash of the job's own resolved configuration is not run again: it prints that it was
-skipped. Any other job starts by removing what an earlier attempt left (``summary.json``,
-``error.txt``), so a folder never mixes two configurations.
+skipped. Any other job starts from an emptied folder (every file of an earlier attempt, hidden
+temporary files too; Hydra's ``.hydra/`` and the log stay: :func:`peersim.folders.clear_job_folder`),
+so a folder never mixes two configurations.
+
+**Size.** Before Hydra starts, the ``peersim`` command counts a sweep's jobs from its parsed
+overrides without expanding them (:mod:`~peersim.sweep.size`) and refuses a sweep over
+``$PEERSIM_MAX_SWEEP_JOBS`` (default 1,000,000) jobs or with an empty range.
 
 **Failures.** Hydra 1.3 catches a job's exception into its ``JobReturn``; the basic sweeper then
 re-raises the first failed job's exception once the batch is done, which ends the sweep before
@@ -39,7 +44,8 @@ peersim's defaults from ``conf/hydra/launcher/slurm.yaml``, ``submitit_local`` r
 through submitit on this machine (all at once: a way to test the cluster path, not to compute).
 
 **Modules.** :mod:`~peersim.sweep.jobs` (a job's folder, resume and failures; the launchers),
-:mod:`~peersim.sweep.table` (the table), :mod:`~peersim.sweep.charts` (the charts) and
+:mod:`~peersim.sweep.table` (the table), :mod:`~peersim.sweep.size` (how many jobs),
+:mod:`~peersim.sweep.charts` (the charts) and
 :mod:`~peersim.sweep.end` (the end of a sweep: the Hydra callback, the report, ``python -m
 peersim.sweep``). Their public names are all importable from ``peersim.sweep``.
 """

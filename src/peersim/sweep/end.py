@@ -21,7 +21,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from peersim.sweep.charts import write_charts
-from peersim.sweep.jobs import ERROR
+from peersim.sweep.jobs import ERROR, RUN_ID_ENV, SKIPPED
 from peersim.sweep.table import TABLE, expected_jobs, gather, output_of, write_table
 
 
@@ -58,12 +58,31 @@ def finish(sweep_dir: str | os.PathLike, *, interrupted: bool = False, quiet: bo
             print(f"peersim: sweep charts not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
     mine = df[df["job_dir"].isin({name for name, _ in expected})] if expected is not None else df
     report.counts = mine["status"].value_counts().to_dict()
-    report.skipped = int(mine.loc[mine["status"] == "ok", "skipped"].sum())
+    report.skipped = _skipped_by_this_run(sweep_dir, mine)
     bad = mine[mine["status"] != "ok"]
     report.problems = [(r.job_dir, r.status, r.error or "") for r in bad.itertuples()]
     if not quiet:
         _print_report(report, len(mine), interrupted)
     return report
+
+
+def _skipped_by_this_run(sweep_dir: Path, df: Any) -> int:
+    """Jobs this sweep reused. A job's ``.skipped`` holds the id of the sweep that reused it
+    (``$PEERSIM_SWEEP_RUN_ID``), so that two sweeps into one folder at once each count their
+    own; outside a sweep (``python -m peersim.sweep``) every marker counts, and so does a marker
+    without an id (a job process that did not inherit the variable)."""
+    reused = df[(df["status"] == "ok") & df["skipped"]]
+    run_id = os.environ.get(RUN_ID_ENV)
+    if not run_id:
+        return len(reused)
+
+    def mine(job_dir: str) -> bool:
+        try:
+            return (sweep_dir / job_dir / SKIPPED).read_text(encoding="utf-8").strip() in (run_id, "")
+        except OSError:
+            return False
+
+    return sum(mine(d) for d in reused["job_dir"])
 
 
 def _print_report(report: SweepReport, total: int, interrupted: bool) -> None:
@@ -98,8 +117,11 @@ class SweepCallback(Callback):
     """Registered in conf/hydra/peersim.yaml (``hydra.callbacks.sweep_summary``); acts in multirun only."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        import uuid
+
         _CURRENT.clear()
         _CURRENT.update(sweep_dir=Path(str(config.hydra.sweep.dir)), started=time.time())
+        os.environ[RUN_ID_ENV] = uuid.uuid4().hex  # inherited by the jobs' processes
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))

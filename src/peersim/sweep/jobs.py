@@ -3,7 +3,8 @@
 A job's folder is named by its overrides (:func:`job_subdir`, through the ``peersim_subdir``
 resolver of ``hydra.sweep.subdir``), so a job finds its own folder again in a later, larger or
 reordered sweep. :func:`run_job` (called by the ``peersim`` command in multirun mode) skips a job
-whose ``summary.json`` holds the hash of its own configuration, starts any other job clean, and
+whose ``summary.json`` holds the hash of its own configuration, starts any other job in an
+emptied folder (:func:`peersim.folders.clear_job_folder`: only ``.hydra/`` and the log stay), and
 records an error in ``error.txt`` instead of raising (see :mod:`peersim.sweep`).
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,14 @@ from omegaconf import OmegaConf
 import peersim
 from peersim.config import conf_dir, config_hash
 from peersim.experiments import find
+from peersim.folders import clear_job_folder, failure_text, one_line, record_failure, stored_hash
 from peersim.io import write_json, write_text
 from peersim.params import PeersimConfig
-from peersim.validation import ConfigError
 
 SUMMARY = "summary.json"
 ERROR = "error.txt"
-SKIPPED = ".skipped"            # this job's result was reused by the last run of the sweep
+SKIPPED = ".skipped"            # this job's result was reused by the last run of the sweep (holds its RUN_ID)
+RUN_ID_ENV = "PEERSIM_SWEEP_RUN_ID"  # set for its jobs by the sweep running them (end.SweepCallback)
 SUBDIR_RESOLVER = "peersim_subdir"
 NO_OVERRIDES = "default"        # the folder of a job without overrides
 MAX_NAME_BYTES = 140            # longer folder names are shortened and made unique with a hash
@@ -93,11 +95,7 @@ def override_key(override: str) -> str:
 
 def summary_hash(folder: Path) -> str | None:
     """The ``config_hash`` in ``folder/summary.json``, or None (absent, unreadable, no hash)."""
-    try:
-        data = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data.get("config_hash") if isinstance(data, dict) else None
+    return stored_hash(folder)
 
 
 def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequence[str],
@@ -116,36 +114,19 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
             params.output.charts = False
         digest = config_hash(params)
         if summary_hash(out) == digest:
-            write_text(out / SKIPPED, "")
+            write_text(out / SKIPPED, os.environ.get(RUN_ID_ENV, ""))
             print(f"peersim: skipped {name}: already done with the same configuration")
             return "skipped"
-        for stale in (SUMMARY, ERROR, SKIPPED):
-            (out / stale).unlink(missing_ok=True)
+        clear_job_folder(out)  # every file of an earlier attempt, hidden temporary files too
         run_one(params, out, overrides)
         if params.experiment is not None:
             _mark_experiment_done(out, params, digest)
         return "ok"
     except (Exception, SystemExit) as exc:  # SystemExit: code that ends "the run" ends only this job
-        message = _one_line(exc)
-        text = (f"{message}\n\noverrides: {' '.join(overrides) or '(none)'}\nfolder: {out}\n\n"
-                + "".join(traceback.format_exception(exc)))
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            write_text(out / ERROR, text)
-        except OSError as write_error:  # the report must not hide the job's own error
-            print(f"peersim: cannot write {out / ERROR}: {write_error}", file=sys.stderr)
+        message = one_line(exc)
+        record_failure(out, failure_text(exc, message, f"overrides: {' '.join(overrides) or '(none)'}\nfolder: {out}\n\n"))
         print(f"peersim: job {name} failed: {message} (details in {out / ERROR})", file=sys.stderr)
         return "failed"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    if isinstance(exc, ConfigError):
-        return f"configuration error: {first}"
-    if isinstance(exc, SystemExit):
-        return f"stopped with exit code {exc.code}"
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _mark_experiment_done(out: Path, params: PeersimConfig, digest: str) -> None:

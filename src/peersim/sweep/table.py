@@ -68,34 +68,53 @@ def typed_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+class CorruptJob(Exception):
+    """A job folder whose files cannot be read (its row gets status ``corrupt``)."""
+
+
 def _job_row(sweep_dir: Path, folder: Path) -> tuple[dict[str, Any], list[str]]:
     hydra_dir = folder / ".hydra"
-    overrides = _yaml(hydra_dir / "overrides.yaml") or []
+    row: dict[str, Any] = {"job_num": None, "job_dir": folder.relative_to(sweep_dir).as_posix(),
+                           "status": "incomplete", "error": None, "skipped": False}
     try:
         job_num = int(_yaml(hydra_dir / "hydra.yaml")["hydra"]["job"]["num"])
-    except (OSError, KeyError, TypeError, ValueError):
+    except Exception:  # noqa: BLE001  (absent or unreadable: the row is still the job's)
         job_num = None
-    row: dict[str, Any] = {"job_num": job_num, "job_dir": folder.relative_to(sweep_dir).as_posix(),
-                           "status": "incomplete", "error": None,
-                           "skipped": (folder / SKIPPED).exists()}
+    row.update(job_num=job_num, skipped=(folder / SKIPPED).exists())
+    try:
+        overrides = _yaml(hydra_dir / "overrides.yaml") or []
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise CorruptJob(".hydra/overrides.yaml is not a list of overrides")
+        typed = typed_overrides(overrides)
+    except Exception as exc:  # a broken job folder is a row, not the end of the table
+        return _corrupt(row, exc, ".hydra/overrides.yaml"), []
     summary: dict[str, Any] = {}
-    if (folder / ERROR).is_file():
-        row["status"] = "failed"
-        row["error"] = (folder / ERROR).read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
-        row["skipped"] = False
-    elif (folder / SUMMARY).is_file():
-        try:
+    try:
+        if (folder / ERROR).is_file():
+            row["status"] = "failed"
+            row["error"] = (folder / ERROR).read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+            row["skipped"] = False
+        elif (folder / SUMMARY).is_file():
             summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+            if not isinstance(summary, dict):
+                raise CorruptJob(f"{SUMMARY} holds a {type(summary).__name__}, not a JSON object of key figures")
             row["status"] = "ok"
-        except ValueError as exc:
-            row["error"] = f"unreadable {SUMMARY}: {exc}"
-    typed = typed_overrides(overrides)
+    except Exception as exc:
+        _corrupt(row, exc, SUMMARY)
+        summary = {}
     row.update(typed)
     for key, value in summary.items():
         if key in row and row[key] != value:
             key = f"{key}_summary"  # an override and a summary figure of the same name differ
         row.setdefault(key, value)
     return row, list(typed)
+
+
+def _corrupt(row: dict[str, Any], exc: BaseException, what: str) -> dict[str, Any]:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    row.update(status="corrupt", skipped=False,
+               error=message if isinstance(exc, CorruptJob) else f"unreadable {what}: {message}")
+    return row
 
 
 def expected_jobs(sweep_dir: Path) -> list[tuple[str, list[str]]] | None:
