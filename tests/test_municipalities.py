@@ -21,7 +21,8 @@ DATA = ROOT / "src" / "peersim" / "data" / "municipalities.csv"
 PRESETS = ROOT / "conf" / "municipality"
 
 NATIONAL_2023 = 5_932_654        # residents 1 January 2023 (Statistics Denmark; municipalities.md)
-REGIONS_2023 = {                 # FOLK1A, 1 January 2023, where every row of the region counts 2023
+REGIONS_2023 = {                 # FOLK1A, 1 January 2023 (German Wikipedia region pages; municipalities.md)
+    "Hovedstaden": 1_891_871,    # three of its rows count 2022 or 2024
     "Sjælland": 849_857,
     "Syddanmark": 1_237_413,
     "Midtjylland": 1_358_879,
@@ -166,10 +167,14 @@ def test_the_national_total_is_within_one_percent_of_statistics_denmark():
 
 
 @pytest.mark.parametrize("region", sorted(REGIONS_2023))
-def test_regions_counted_on_one_date_add_up_to_their_official_total(region):
+def test_regional_sums_match_the_official_totals(region):
+    """Exactly where every row counts 1 January 2023; within 1 % where some rows count other years."""
     rows = M.by_region(region)
-    assert {m.population_date for m in rows} == {"2023-01-01"}
-    assert sum(m.population for m in rows) == REGIONS_2023[region]
+    total = sum(m.population for m in rows)
+    if {m.population_date for m in rows} == {"2023-01-01"}:
+        assert total == REGIONS_2023[region]
+    else:
+        assert abs(total - REGIONS_2023[region]) / REGIONS_2023[region] < 0.01
 
 
 def test_population_dates_are_first_of_january_2020_to_2024_mostly_2023():
