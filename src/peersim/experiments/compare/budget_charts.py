@@ -23,11 +23,17 @@ from peersim.io import save_figure
 WHO = {"municipality": "Municipality", "fund": "Fund"}
 
 
-def _thousands(ax) -> None:
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+def _year_axis(ax, last_year: int) -> None:
+    """One tick a year (every other beyond 20 years): integer programme years only."""
+    from matplotlib.ticker import MultipleLocator
+
+    ax.xaxis.set_major_locator(MultipleLocator(1 if last_year <= 20 else 2))
+
+
+def _millions(ax) -> None:
+    from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y / 1e6:,.1f} m"))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def fan_chart(table: pd.DataFrame, party: str, *, title: str, subtitle: str, years: int):
@@ -47,15 +53,18 @@ def fan_chart(table: pd.DataFrame, party: str, *, title: str, subtitle: str, yea
         ax.plot(x, t["p50"], color=color, linewidth=2.4, marker="o", markersize=4, label="median")
         ax.axhline(0, color="#444444", linestyle="--", linewidth=1)
         ax.axvline(years + 0.5, color="black", linewidth=1.2)
-        ax.text(years + 0.55, 0.04, f"end of the run (year {years}); after it: savings and payments still "
-                "coming in", transform=ax.get_xaxis_transform(), fontsize=10, va="bottom", ha="left", color="black")
+        ax.text(years + 0.55, 0.04, f"end of the run (year {years})", transform=ax.get_xaxis_transform(),
+                fontsize=10, va="bottom", ha="left", color="black",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
         ax.set_title(t["label"].iloc[0], loc="left", fontsize=12.5, fontweight="bold")
         ax.set_ylabel("Cumulative net, DKK", fontsize=11)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=10.5)
-        _thousands(ax)
+        _millions(ax)
+        _year_axis(ax, int(sub["year"].max()))
     axes[0].legend(loc="upper left", fontsize=10, ncol=3, frameon=True)
-    axes[-1].set_xlabel("Programme year (budget view: money paid and saved in that year)", fontsize=11.5)
+    axes[-1].set_xlabel("Programme year (money paid and received in that year; after the end of the run "
+                        "savings and payments still arrive)", fontsize=11)
     axes[-1].set_xlim(0.6, float(sub["year"].max()) + 0.4)
     fig.suptitle(f"{title}\n{subtitle}", fontsize=13, fontweight="bold")
     return fig
@@ -65,7 +74,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
     """P(break-even by year k) per arm (``break_even``): the municipality's budget (within the run)
     and the fund's payback, one panel each."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    from matplotlib.ticker import PercentFormatter
 
     parties = [p for p in ("municipality", "fund") if (table["party"] == p).any()]
     fig = Figure(figsize=(11, 1.6 + 3.6 * len(parties)), layout="constrained")
@@ -88,7 +97,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
         ax.set_ylim(-0.03, 1.55)  # the legend sits above 100%
         ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _year_axis(ax, int(table["window_years"].max()))
         ax.set_xlim(0.6, float(table["window_years"].max()) + 0.4)
         ax.set_ylabel("P(break-even by year)", fontsize=11)
         ax.set_title(heading[party], loc="left", fontsize=12, fontweight="bold")
@@ -106,16 +115,17 @@ def save_budget_charts(budget_by_year: pd.DataFrame, break_even: pd.DataFrame, s
     contract) and ``chart_break_even.png``; returns the paths written."""
     where, years = summary["municipality_label"], summary["years"]
     sub = (f"{years} years, {summary['replications']} replications per arm"
-           f"{', parameter uncertainty drawn per replication' if summary['psa'] else ''}; "
+           f"{', parameter uncertainty drawn per replication' if summary['psa'] else ''}\n"
            "line: median; bands: 50% and 90% of replications")
     written = [save_figure(
         fan_chart(budget_by_year, "municipality", years=years, subtitle=sub,
-                  title=f"Municipal budget view: cumulative net by year (savings - payments - own costs): {where}"),
+                  title=f"{where}, municipality, budget view: cumulative net by year\n"
+                        "(savings - outcome payments - own costs)"),
         outdir / "chart_budget_municipal_by_year.png", dpi=130)]
     if (budget_by_year["party"] == "fund").any():
         written.append(save_figure(
-            fan_chart(budget_by_year, "fund", years=years, subtitle=sub + "; lowest point = capital outlay",
-                      title=f"Fund: cumulative net by year (outcome payments - costs financed): {where}"),
+            fan_chart(budget_by_year, "fund", years=years, subtitle=sub + "; the lowest point is the fund's capital outlay",
+                      title=f"{where}, the fund: cumulative net by year\n(outcome payments received - costs financed)"),
             outdir / "chart_budget_fund_by_year.png", dpi=130))
     written.append(save_figure(
         break_even_chart(break_even, years=years, title=f"When does it break even? {where}",
