@@ -379,7 +379,7 @@ def test_the_console_shows_the_money_in_both_views_and_the_fund(tmp_path, capsys
         _run_one(load_config(overrides), tmp_path / scenario, overrides)
         out = capsys.readouterr().out
         s = json.loads((tmp_path / scenario / "summary.json").read_text(encoding="utf-8"))
-        assert f"budget view, years 1-2: municipal net {s['net_municipal_budget_dkk']:,.0f} DKK" in out
-        assert f"SØM view (every success's 5-year saving, also after the run): municipal net " \
+        assert f"municipality, budget view: net after 2 years {s['net_municipal_budget_dkk']:,.0f} DKK" in out
+        assert f"municipality, SØM view (every success's 5-year saving, also after the run): net " \
                f"{s['net_municipal_dkk']:,.0f} DKK" in out
         assert ("fund: net" in out) == (scenario == "local_coordinator"), out

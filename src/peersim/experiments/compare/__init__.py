@@ -99,7 +99,8 @@ from peersim.params import PeersimConfig
 __all__ = [
     "ALL_KEYS", "ARMS", "ARM_KEYS", "ARM_LABELS", "CONTRASTS", "DEFAULT_NEIGHBOURS", "EXPERIMENTS", "METRICS",
     "METRIC_KEYS", "NAME", "PSA_STREAM", "Q_HI", "Q_LO", "RUN_KEYS", "CompareImplementations", "arm_variant",
-    "break_even_table", "budget_by_year_table", "build_configs", "check_overrides", "common_overrides", "comparison_table", "describe", "differences_table",
+    "break_even_table", "budget_by_year_table", "build_configs", "check_overrides", "common_overrides",
+    "comparison_table", "describe", "differences_table",
     "headline", "municipality_figures", "neighbour_of", "paired", "psa_rng", "replicate", "report_markdown",
     "run_compare", "save_budget_charts", "save_charts",
 ]

@@ -184,7 +184,8 @@ def comparison_columns(sub: pd.DataFrame, reps: pd.DataFrame, years: int, funded
                 "prob_break_even_budget_within_5_years": m["prob_5y"]})
     f = (break_even_stats(break_even_years(sub, "fund"), window(reps, "fund", years)) if funded
          else dict.fromkeys(("p50", "p05", "p95", "prob", "prob_5y"), math.nan))
-    out.update({"fund_window_years": window(reps, "fund", years), "payback_year_fund_p50": f["p50"], "payback_year_fund_p05": f["p05"],
+    out.update({"fund_window_years": window(reps, "fund", years),
+                "payback_year_fund_p50": f["p50"], "payback_year_fund_p05": f["p05"],
                 "payback_year_fund_p95": f["p95"], "prob_payback_fund": f["prob"],
                 "prob_payback_fund_within_5_years": f["prob_5y"]})
     return out

@@ -124,7 +124,8 @@ def save_budget_charts(budget_by_year: pd.DataFrame, break_even: pd.DataFrame, s
         outdir / "chart_budget_municipal_by_year.png", dpi=130)]
     if (budget_by_year["party"] == "fund").any():
         written.append(save_figure(
-            fan_chart(budget_by_year, "fund", years=years, subtitle=sub + "; the lowest point is the fund's capital outlay",
+            fan_chart(budget_by_year, "fund", years=years,
+                      subtitle=sub + "; the lowest point is the fund's capital outlay",
                       title=f"{where}, the fund: cumulative net by year\n(outcome payments received - costs financed)"),
             outdir / "chart_budget_fund_by_year.png", dpi=130))
     written.append(save_figure(

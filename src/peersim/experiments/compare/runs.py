@@ -283,7 +283,8 @@ def _padded_budget(summaries: pd.DataFrame, params: PeersimConfig) -> pd.DataFra
     so that the table's columns do not depend on which arms or replications ran."""
     econ = params.economics
     # a 5-year saving that starts during a year reaches into a sixth programme year
-    tail = max(len(econ.savings.yearly_profile) + 1, econ.contract.settlement_lag_years + econ.contract.instalment_years)
+    tail = max(len(econ.savings.yearly_profile) + 1,
+               econ.contract.settlement_lag_years + econ.contract.instalment_years)
     cols = budget_columns(summaries)
     last = max([params.years + tail, params.economics.resolve_horizon(params.years)]
                + [int(c.rsplit("_y", 1)[1]) for c in cols])
@@ -317,7 +318,8 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
         "money_views": {
             "som": "net_municipal_dkk, fund_net_dkk: every success's 5-year SØM saving and every outcome payment, "
                    "also those after the run (as the published figures count them)",
-            "budget": f"*_budget_dkk, break_even_municipality: what is paid and saved in programme years 1-{params.years}",
+            "budget": f"*_budget_dkk, break_even_municipality: what is paid and saved in programme years "
+                      f"1-{params.years}",
         },
         "overrides": list(overrides or []),
         "n_jobs": n_jobs,
@@ -376,12 +378,12 @@ def print_headline(summary: dict[str, Any], outdir: Path) -> None:
     for a in arms.values():
         net, budget = a["net_municipal_dkk"], a["net_municipal_budget_dkk"]
         be = a["break_even_municipality"]
-        lines.append(f"  {a['label']}: {a['citizens_started']['mean']:.0f} citizens started; municipal net, budget "
-                     f"view after {years} years {budget['mean']:,.0f} DKK (90%: {budget['p05']:,.0f} to "
-                     f"{budget['p95']:,.0f}), SØM view {net['mean']:,.0f} DKK (90%: {net['p05']:,.0f} to "
-                     f"{net['p95']:,.0f}); break-even within {years} years in {be['prob_within_run']:.0%} of "
-                     f"replications")
+        lines.append(f"  {a['label']}: {a['citizens_started']['mean']:.0f} citizens started; municipal budget "
+                     f"breaks even within {years} years in {be['prob_within_run']:.0%} of replications")
+        lines.append(f"    municipal net, budget view years 1-{years}: {budget['mean']:,.0f} DKK (90%: "
+                     f"{budget['p05']:,.0f} to {budget['p95']:,.0f}); SØM view: {net['mean']:,.0f} DKK "
+                     f"(90%: {net['p05']:,.0f} to {net['p95']:,.0f})")
     if "prob_local_coordinator_higher_municipal_net" in summary:
-        lines.append(f"  P(own coordinator gives the municipality a higher net than a partnership) = "
+        lines.append(f"  P(own coordinator gives the municipality a higher net than a partnership, SØM view) = "
                      f"{summary['prob_local_coordinator_higher_municipal_net']:.0%}")
     print("\n".join(lines))
