@@ -32,15 +32,23 @@ its share of the citizens who started a course. In a one-municipality arm the sh
 figures equal the run's ``summary.json``. The whole run's figures are kept as ``*_all`` columns of
 the replication table.
 
-Outputs (in the run folder): ``comparison``, ``differences`` and ``replications`` as CSV and
-Parquet, ``comparison_summary.json`` (written last), ``comparison.md`` and three PNG charts.
+**Two views of money.** The SØM view (``net_municipal_dkk``, ``fund_net_dkk``) counts every
+success's 5-year saving and every outcome payment, also those after the run; the budget view
+(``*_budget_dkk``, the break-even years) counts what is paid and saved in each programme year of
+the run (:mod:`~.budget`). Every table, the report and the charts carry both, named.
+
+Outputs (in the run folder): ``comparison``, ``differences``, ``replications``, ``break_even``
+and ``budget_by_year`` as CSV and Parquet, ``comparison_summary.json`` (written last),
+``comparison.md`` and seven PNG charts.
 The 90% interval is the 5th to the 95th percentile over replications (``numpy.percentile``,
 linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (sd / sqrt(n)).
 
 **Modules.** :mod:`~.arms` (the arms, labels, metrics and contrasts, and paired differences),
 :mod:`~.runs` (the settings, each arm's configuration, PSA draws, one replication, the replication
-table and the headline), :mod:`~.report` (the comparison and differences tables and
-``comparison.md``) and :mod:`~.charts` (the PNG charts); this package runs them in order
+table and the headline), :mod:`~.budget` (the budget view: each replication's cumulative net by
+year, break-even under uncertainty, the fan), :mod:`~.report` (the comparison and differences
+tables and ``comparison.md``), :mod:`~.charts` (the distribution charts) and
+:mod:`~.budget_charts` (the fan and break-even charts); this package runs them in order
 (:func:`run_compare`) and exposes the experiment (``EXPERIMENTS``).
 """
 
