@@ -343,14 +343,15 @@ def _money_lines(s: dict) -> str:
         return never if year is None else f"year {year}"
 
     later = when(s["break_even_year"], "never")
-    within = when(s["break_even_year_budget"], f"not within {years} years")
-    text = (f"  municipality, budget view: net after {years} years {s['net_municipal_budget_dkk']:,.0f} DKK; "
+    span = "1 year" if years == 1 else f"{years} years"
+    within = when(s["break_even_year_budget"], f"not within {span}")
+    text = (f"  municipality, budget view: net after {span} {s['net_municipal_budget_dkk']:,.0f} DKK; "
             f"break-even {within} ({later} counting savings after the run)\n"
             f"  municipality, SØM view (every success's 5-year saving, also after the run): net "
             f"{s['net_municipal_dkk']:,.0f} DKK\n")
     if s.get("contract_active"):
         text += (f"  fund: net {s['fund_net_dkk']:,.0f} DKK once every payment is in ({s['fund_net_budget_dkk']:,.0f} "
-                 f"after {years} years); capital outlay {s['fund_capital_outlay_dkk']:,.0f} DKK; paid back "
+                 f"after {span}); capital outlay {s['fund_capital_outlay_dkk']:,.0f} DKK; paid back "
                  f"{when(s['break_even_year_fund'], 'never')}\n")
     return text
 

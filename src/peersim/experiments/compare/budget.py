@@ -41,6 +41,16 @@ FAN_QUANTILES = (5, 25, 50, 75, 95)  # the fan: median, 50% and 90% bands
 WITHIN_YEARS = 5                       # "P(break-even within 5 years)" of comparison.md
 
 
+def n_years(n: int) -> str:
+    """"1 year", "5 years"."""
+    return "1 year" if n == 1 else f"{n} years"
+
+
+def years_range(n: int) -> str:
+    """"year 1", "years 1 to 5"."""
+    return "year 1" if n == 1 else f"years 1 to {n}"
+
+
 # -- in the worker ----------------------------------------------------------------------------
 def _by_year(years: np.ndarray, amounts: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(years.astype(np.int64) - 1, weights=amounts, minlength=n)[:n]
@@ -147,7 +157,7 @@ def break_even_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]
                              "share": count / n, "prob_by_year": by_year / n})
             never = int(np.isnan(be).sum())
             rows.append({"arm": arm, "label": labels[arm], "party": party, "window_years": w,
-                         "category": f"not within {w} years", "year": pd.NA, "replications": never,
+                         "category": f"not within {n_years(w)}", "year": pd.NA, "replications": never,
                          "share": never / n, "prob_by_year": math.nan})
     out = pd.DataFrame(rows, columns=["arm", "label", "party", "window_years", "category", "year",
                                       "replications", "share", "prob_by_year"])

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from peersim.experiments.compare.budget import n_years
 from peersim.experiments.compare.charts import ARM_COLORS
 from peersim.experiments.compare.report import pct
 from peersim.io import save_figure
@@ -79,7 +80,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
     parties = [p for p in ("municipality", "fund") if (table["party"] == p).any()]
     fig = Figure(figsize=(11, 1.6 + 3.6 * len(parties)), layout="constrained")
     axes = fig.subplots(len(parties), 1, sharex=True, squeeze=False)[:, 0]
-    heading = {"municipality": f"Municipality, budget view: break-even within the run's {years} years",
+    heading = {"municipality": f"Municipality, budget view: break-even within the run's {n_years(years)}",
                "fund": "Fund: outcome payments have paid back its outlay (payments settled after the run included)"}
     for ax, party in zip(axes, parties, strict=True):
         sub = table[table["party"] == party]
@@ -90,7 +91,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
             w = int(t["window_years"].iloc[0])
             ax.step(by_year["year"].astype(int), by_year["prob_by_year"], where="post", linewidth=2.2,
                     color=ARM_COLORS.get(arm, "#555555"), marker="o", markersize=4,
-                    label=f"{t['label'].iloc[0]}  (not within {w} years: {pct(never)})")
+                    label=f"{t['label'].iloc[0]}  (not within {n_years(w)}: {pct(never)})")
         ax.axvline(years + 0.5, ymax=(1.05 + 0.03) / 1.58, color="black", linewidth=1.2)
         ax.text(years + 0.45, 0.5, f"end of the run (year {years})", fontsize=10, va="center", ha="right",
                 rotation=90, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments.compare.arms import CONTRASTS, paired
+from peersim.experiments.compare.budget import years_range
 from peersim.experiments.compare.report import dkk, pct
 from peersim.io import save_figure
 
@@ -88,10 +89,10 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
                              below_zero="net loss in {p} of replications")
     written.append(save_figure(fig, outdir / "chart_net_municipal.png", dpi=130))
     fig = distribution_chart([panel(a, "net_municipal_budget_dkk") for a in arms],
-                             title=f"Municipal net result, budget view (years 1-{summary['years']}): {where}",
+                             title=f"Municipal net result, budget view ({years_range(summary['years'])}): {where}",
                              subtitle=sub,
                              xlabel=f"DKK, budget view: savings - outcome payments - own staff costs paid in "
-                                    f"programme years 1-{summary['years']}",
+                                    f"programme {years_range(summary['years'])}",
                              below_zero="behind at the end of the run in {p} of replications")
     written.append(save_figure(fig, outdir / "chart_net_municipal_budget.png", dpi=130))
 

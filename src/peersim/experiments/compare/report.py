@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments.compare.arms import CONTRASTS, METRIC_KEYS, METRICS, paired
-from peersim.experiments.compare.budget import comparison_columns
+from peersim.experiments.compare.budget import comparison_columns, n_years, years_range
 
 Q_LO, Q_HI = 5.0, 95.0
 
@@ -107,10 +107,10 @@ REPORT_ROWS = (
     ("savings_social_dkk", "Savings: social services (DKK)", 0, True),
     ("savings_health_dkk", "Savings: health (DKK)", 0, True),
     ("savings_employment_dkk", "Savings: employment (DKK)", 0, True),
-    ("net_municipal_budget_dkk", "**Municipal net result, budget view: years 1 to {years} (DKK)**", 0, True),
+    ("net_municipal_budget_dkk", "**Municipal net result, budget view: {span} (DKK)**", 0, True),
     ("net_municipal_dkk", "**Municipal net result, SØM view: savings after the run included (DKK)**", 0, True),
     ("net_per_citizen_dkk", "Municipal net per started citizen, SØM view (DKK)", 0, False),
-    ("fund_net_budget_dkk", "Fund net result, budget view: years 1 to {years} (DKK)", 0, True),
+    ("fund_net_budget_dkk", "Fund net result, budget view: {span} (DKK)", 0, True),
     ("fund_net_dkk", "Fund net result, every outcome payment (also after the run) (DKK)", 0, True),
     ("fund_capital_outlay_dkk", "Fund capital outlay: the most it is out of pocket (DKK)", 0, True),
 )
@@ -138,7 +138,7 @@ def overrides_line(summary: dict[str, Any]) -> str:
 
 
 def _year(v: float, window_years: int) -> str:
-    return f"not within {window_years} years" if v is None or math.isnan(v) else f"year {v:.0f}"
+    return f"not within {n_years(window_years)}" if v is None or math.isnan(v) else f"year {v:.0f}"
 
 
 def break_even_line(be: dict[str, Any], window_years: int, *, verb: str = "break-even") -> str:
@@ -146,14 +146,14 @@ def break_even_line(be: dict[str, Any], window_years: int, *, verb: str = "break
     when it is shorter than 5 years)."""
     x = _year(be["p50"], window_years)
     if be["p05"] is None or math.isnan(be["p05"]):  # at least 95% of replications never break even
-        return (f"no {verb} within {window_years} years in {pct(1 - be['prob_within_run'])} of replications; "
+        return (f"no {verb} within {n_years(window_years)} in {pct(1 - be['prob_within_run'])} of replications; "
                 + (f"P({verb} within 5 years) = {pct(be['prob_within_5_years'])}" if window_years >= 5 else
-                   f"P({verb} within {window_years} years) = {pct(be['prob_within_run'])}"))
+                   f"P({verb} within {n_years(window_years)}) = {pct(be['prob_within_run'])}"))
     text = (f"{verb} {'in ' if x.startswith('year') else ''}{x} (90%: {_year(be['p05'], window_years)} to "
             f"{_year(be['p95'], window_years)}); ")
     if window_years >= 5:
         return text + f"P({verb} within 5 years) = {pct(be['prob_within_5_years'])}"
-    return text + f"P({verb} within {window_years} years) = {pct(be['prob_within_run'])}"
+    return text + f"P({verb} within {n_years(window_years)}) = {pct(be['prob_within_run'])}"
 
 
 def break_even_lines(summary: dict[str, Any], comparison: pd.DataFrame) -> list[str]:
@@ -186,7 +186,7 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
         "",
         *break_even_lines(summary, comparison),
         f"Break-even: the first programme year from which the cumulative net stays at or above zero; "
-        f"the municipality's within the run's {years} years (budget view: what is paid and saved in those "
+        f"the municipality's within the run's {n_years(years)} (budget view: what is paid and saved in those "
         f"years), the fund's when its outcome payments, some settled after the run, have paid back its outlay. "
         "Median over replications (90%: 5th to 95th percentile); `break_even.csv` gives every year.",
         "",
@@ -196,7 +196,7 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
            else ", parameters at their defaults (only chance varies).")
         + " Each cell: mean (90% of replications between the two numbers). Amounts in DKK, rounded to "
           "thousands. Two views of money: the **budget view** counts what is paid and saved in the run's "
-          f"years 1 to {years}; the **SØM view** counts every success's 5-year saving (discounted to its course "
+          f"{years_range(years)}; the **SØM view** counts every success's 5-year saving (discounted to its course "
           "start), also the part that arrives after the run, as the published figures do. Savings rows: SØM view.",
         "",
         overrides_line(summary),
@@ -205,9 +205,9 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
         "|---|" + "---|" * len(arms),
     ]
     for key, label, digits, money in REPORT_ROWS:
-        label = label.format(years=years)
+        label = label.format(span=years_range(years))
         lines.append(f"| {label} | " + " | ".join(_cell(r, key, digits, money) for r in arms.values()) + " |")
-    lines.append(f"| Chance of a municipal net loss, budget view (years 1 to {years}) | "
+    lines.append(f"| Chance of a municipal net loss, budget view ({years_range(years)}) | "
                  + " | ".join(pct(r["prob_net_loss_municipality_budget"]) for r in arms.values()) + " |")
     lines.append("| Chance of a municipal net loss, SØM view | "
                  + " | ".join(pct(r["prob_net_loss_municipality"]) for r in arms.values()) + " |")
@@ -244,7 +244,7 @@ def findings(summary: dict[str, Any], arms: dict[str, pd.Series]) -> str:
                  f"{m('local_coordinator', 'citizens_started'):.0f} citizens in {where} and a local partnership "
                  f"{m('partnership', 'citizens_started'):.0f}, with {m('local_coordinator', 'successes'):.0f} and "
                  f"{m('partnership', 'successes'):.0f} attributable successes.")
-        s.append(f"In the budget view (what is paid and saved in years 1 to {years}) the municipality's net "
+        s.append(f"In the budget view (what is paid and saved in {years_range(years)}) the municipality's net "
                  f"result is {dkk(m('local_coordinator', 'net_municipal_budget_dkk'))} DKK with its own coordinator "
                  f"(90%: {interval('local_coordinator', 'net_municipal_budget_dkk')}) and "
                  f"{dkk(m('partnership', 'net_municipal_budget_dkk'))} DKK with a partnership "
@@ -265,7 +265,7 @@ def findings(summary: dict[str, Any], arms: dict[str, pd.Series]) -> str:
                  f"{pct(arms['local_coordinator']['prob_net_loss_municipality'])} of replications with its own "
                  f"coordinator and in "
                  f"{pct(arms['partnership']['prob_net_loss_municipality'])} with a partnership; in the budget view "
-                 f"after {years} years in {pct(arms['local_coordinator']['prob_net_loss_municipality_budget'])} and "
+                 f"after {n_years(years)} in {pct(arms['local_coordinator']['prob_net_loss_municipality_budget'])} and "
                  f"{pct(arms['partnership']['prob_net_loss_municipality_budget'])}.")
     phrase = {"local_coordinator": "an own coordinator", "shared_coordinator": "a shared coordinator"}
     for arm in ("local_coordinator", "shared_coordinator"):

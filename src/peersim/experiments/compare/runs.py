@@ -21,7 +21,7 @@ import pandas as pd
 
 from peersim.config import group_options
 from peersim.experiments.base import compose_variant
-from peersim.experiments.compare.budget import budget_columns, budget_figures, yearly_budget
+from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, years_range, yearly_budget
 from peersim.experiments.compare.arms import (
     ARMS,
     CONTRASTS,
@@ -379,8 +379,8 @@ def print_headline(summary: dict[str, Any], outdir: Path) -> None:
         net, budget = a["net_municipal_dkk"], a["net_municipal_budget_dkk"]
         be = a["break_even_municipality"]
         lines.append(f"  {a['label']}: {a['citizens_started']['mean']:.0f} citizens started; municipal budget "
-                     f"breaks even within {years} years in {be['prob_within_run']:.0%} of replications")
-        lines.append(f"    municipal net, budget view years 1-{years}: {budget['mean']:,.0f} DKK (90%: "
+                     f"breaks even within {n_years(years)} in {be['prob_within_run']:.0%} of replications")
+        lines.append(f"    municipal net, budget view {years_range(years)}: {budget['mean']:,.0f} DKK (90%: "
                      f"{budget['p05']:,.0f} to {budget['p95']:,.0f}); SØM view: {net['mean']:,.0f} DKK "
                      f"(90%: {net['p05']:,.0f} to {net['p95']:,.0f})")
     if "prob_local_coordinator_higher_municipal_net" in summary:
