@@ -120,14 +120,14 @@ def save_budget_charts(budget_by_year: pd.DataFrame, break_even: pd.DataFrame, s
            "line: median; bands: 50% and 90% of replications")
     written = [save_figure(
         fan_chart(budget_by_year, "municipality", years=years, subtitle=sub,
-                  title=f"{where}, municipality, budget view: cumulative net by year\n"
+                  title=f"{where}: the municipality's budget, cumulative net by year\n"
                         "(savings - outcome payments - own costs)"),
         outdir / "chart_budget_municipal_by_year.png", dpi=130)]
     if (budget_by_year["party"] == "fund").any():
         written.append(save_figure(
             fan_chart(budget_by_year, "fund", years=years,
                       subtitle=sub + "; the lowest point is the fund's capital outlay",
-                      title=f"{where}, the fund: cumulative net by year\n(outcome payments received - costs financed)"),
+                      title=f"{where}: the fund, cumulative net by year\n(outcome payments received - costs financed)"),
             outdir / "chart_budget_fund_by_year.png", dpi=130))
     written.append(save_figure(
         break_even_chart(break_even, years=years, title=f"When does it break even? {where}",
