@@ -369,3 +369,17 @@ def test_a_folder_the_user_gave_is_kept_when_the_run_stops_and_printing_makes_no
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-1500:]
     assert not (mine / "outputs").exists(), "printing the config claimed a run folder"
+
+
+def test_the_console_shows_the_money_in_both_views_and_the_fund(tmp_path, capsys):
+    from peersim.cli import _run_one
+
+    for scenario in ("local_coordinator", "partnership"):
+        overrides = [f"scenario={scenario}", "years=2", "output.charts=false", "output.csv=false"]
+        _run_one(load_config(overrides), tmp_path / scenario, overrides)
+        out = capsys.readouterr().out
+        s = json.loads((tmp_path / scenario / "summary.json").read_text(encoding="utf-8"))
+        assert f"municipality, budget view: net after 2 years {s['net_municipal_budget_dkk']:,.0f} DKK" in out
+        assert f"municipality, SØM view (every success's 5-year saving, also after the run): net " \
+               f"{s['net_municipal_dkk']:,.0f} DKK" in out
+        assert ("fund: net" in out) == (scenario == "local_coordinator"), out

@@ -14,6 +14,7 @@ import pytest
 from peersim import ConfigError, load_config, run
 from peersim.experiments import base_overrides, run_experiment
 from peersim.experiments.compare.arms import ARMS, METRIC_KEYS, paired
+from peersim.experiments.compare.budget_charts import save_budget_charts
 from peersim.experiments.compare.charts import save_charts
 from peersim.experiments.compare.report import report_title
 from peersim.experiments.compare.runs import build_configs, municipality_figures, psa_rng
@@ -46,7 +47,8 @@ def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     run_experiment("compare_implementations", [*FAST, "experiment.replications=4"], out)
     return out, {name: pd.read_parquet(out / f"{name}.parquet") for name in ("comparison", "differences",
-                                                                              "replications")}
+                                                                              "replications", "break_even",
+                                                                              "budget_by_year")}
 
 
 # -- common random numbers ----------------------------------------------------------------------
@@ -109,7 +111,11 @@ def test_comparison_has_one_row_per_arm_and_the_documented_columns(small):
     comp = t["comparison"]
     assert list(comp["arm"]) == list(ARMS)
     expected = {"arm", "label", "municipality", "replications", "prob_net_loss_municipality", "prob_net_loss_fund",
-                "contract_active", "net_municipal_dkk_se", "fund_net_dkk_se"}
+                "prob_net_loss_municipality_budget", "contract_active", "net_municipal_dkk_se", "fund_net_dkk_se",
+                "break_even_year_budget_p50", "break_even_year_budget_p05", "break_even_year_budget_p95",
+                "prob_break_even_budget", "prob_break_even_budget_within_5_years", "fund_window_years",
+                "payback_year_fund_p50", "payback_year_fund_p05", "payback_year_fund_p95", "prob_payback_fund",
+                "prob_payback_fund_within_5_years"}
     for key in METRIC_KEYS:
         expected |= {f"{key}_mean", f"{key}_p05", f"{key}_p95"}
     assert set(comp.columns) == expected
@@ -182,7 +188,7 @@ def test_outputs_are_written_and_the_report_carries_the_numbers(small):
 def test_same_seed_twice_gives_identical_tables(small, tmp_path):
     _, t = small
     run_experiment("compare_implementations", [*FAST, "experiment.replications=4"], tmp_path)
-    for name in ("comparison", "differences", "replications"):
+    for name in ("comparison", "differences", "replications", "break_even", "budget_by_year"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / f"{name}.parquet"), t[name])
 
 
@@ -303,8 +309,11 @@ def test_the_charts_are_drawn_from_the_tables(small, tmp_path):
     out, tables = small
     summary = json.loads((out / "comparison_summary.json").read_text())
     paths = save_charts(tables["replications"], tables["comparison"], tables["differences"], summary, tmp_path)
-    assert [p.name for p in paths] == ["chart_net_municipal.png", "chart_net_fund.png",
-                                       "chart_difference_net_municipal.png"]
+    assert [p.name for p in paths] == ["chart_net_municipal.png", "chart_net_municipal_budget.png",
+                                       "chart_net_fund.png", "chart_difference_net_municipal.png"]
+    paths += save_budget_charts(tables["budget_by_year"], tables["break_even"], summary, tmp_path)
+    assert [p.name for p in paths[4:]] == ["chart_budget_municipal_by_year.png", "chart_budget_fund_by_year.png",
+                                           "chart_break_even.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
 
 @pytest.fixture(scope="module")

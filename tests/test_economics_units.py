@@ -290,3 +290,45 @@ def test_break_even_year(net, year):
 
 def test_the_yaml_file_is_where_the_loader_looks():
     assert default_yaml_path() == Path(__file__).resolve().parents[1] / "conf" / "economics" / "default.yaml"
+
+
+def _small_cashflow(**kw):
+    """By hand (DKK): the fund finances 200,000 of coordinator time in year 1; the municipality spends
+    10,000 of its own staff time in years 1 and 2, pays the fund 80,000 in year 2 and 150,000 in
+    year 3, and saves 100,000 in each of years 2, 3 and 4 (the last after a 3-year run)."""
+    from peersim.economics.cashflow import cashflow_table
+
+    costs = {"year": np.array([1, 1, 2]), "payer": np.array(["fund", "municipality", "municipality"], dtype=object),
+             "category": np.array(["coordinator", "referral", "referral"], dtype=object),
+             "amount_dkk": np.array([200_000.0, 10_000.0, 10_000.0])}
+    savings = {"year": np.array([2, 3, 4]), "area": np.array(["social"] * 3, dtype=object),
+               "amount_dkk": np.array([100_000.0] * 3)}
+    paid = {"year": np.array([2, 3]), "target": np.array(["personal_recovery"] * 2, dtype=object),
+            "amount_dkk": np.array([80_000.0, 150_000.0])}
+    return cashflow_table(costs, savings, paid, fund_finances=True, targets=["personal_recovery"],
+                          discount_rate=0.04, horizon_years=3)
+
+
+def test_budget_net_break_even_and_capital_outlay_by_hand():
+    from peersim.economics.cashflow import capital_outlay, net_by_year_array
+
+    cf = _small_cashflow()
+    municipality = net_by_year_array(cf, "municipality")
+    fund = net_by_year_array(cf, "fund")
+    # municipality: year 1: -10,000; year 2: -10,000 - 80,000 + 100,000 = 10,000;
+    # year 3: -150,000 + 100,000 = -50,000; year 4: +100,000 -> cumulative -10,000, 0, -50,000, 50,000
+    np.testing.assert_allclose(municipality, [-10_000, 10_000, -50_000, 100_000])
+    assert municipality[:3].sum() == pytest.approx(-50_000)      # budget net after the 3-year run
+    assert break_even_year(municipality[:3]) is None               # not within the run's 3 years
+    assert break_even_year(municipality) == 4                      # only with the savings of year 4
+    # fund: -200,000, +80,000, +150,000 -> cumulative -200,000, -120,000, 30,000
+    np.testing.assert_allclose(fund, [-200_000, 80_000, 150_000, 0])
+    assert capital_outlay(fund) == pytest.approx(200_000)
+    assert break_even_year(fund) == 3 and break_even_year(fund[:2]) is None
+    assert capital_outlay(np.array([5.0, 1.0])) == 0.0 and capital_outlay(np.array([])) == 0.0
+
+
+def test_horizon_years_follows_the_run_unless_set(params):
+    assert params.horizon_years is None
+    assert params.resolve_horizon(10) == 10
+    assert load_default_params({"horizon_years": 5}).resolve_horizon(10) == 5

@@ -186,7 +186,8 @@ def run_charts(params: PeersimConfig, summary: dict[str, Any], timeseries: pd.Da
     if "cashflow" in extra_tables:
         figs["chart_economics.png"] = cumulative_cashflow_chart(
             extra_tables["cashflow"],
-            title=f"Costs, payments and savings: {params.scenario.name.replace('_', ' ')}, {places}")
+            title=f"Costs, payments and savings: {params.scenario.name.replace('_', ' ')}, {places}",
+            run_years=params.years)
     if "trial" in extra_tables:
         figs["chart_trial.png"] = trial_outcome(citizens, extra_tables["trial"], label)
     return figs

@@ -377,9 +377,33 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
         f"completed {s['citizens_completed']}, gave up waiting {s['citizens_gave_up_waiting']}\n"
         f"  volunteers recruited {s['volunteers_recruited']}, active at end {s['volunteers_active_end']}, "
         f"burnouts {s['volunteer_burnouts']}; attributable successes {s['successes']}\n"
+        f"{_money_lines(s)}"
         f"{_trial_lines(s)}"
         f"  outputs: {out}"
     )
+
+
+def _money_lines(s: dict) -> str:
+    """The municipality's and the fund's money in both views (docs/economics.md, section 2)."""
+    if "net_municipal_budget_dkk" not in s:
+        return ""
+    years = s["years"]
+
+    def when(year: int | None, never: str) -> str:
+        return never if year is None else f"year {year}"
+
+    later = when(s["break_even_year"], "never")
+    span = "1 year" if years == 1 else f"{years} years"
+    within = when(s["break_even_year_budget"], f"not within {span}")
+    text = (f"  municipality, budget view: net after {span} {s['net_municipal_budget_dkk']:,.0f} DKK; "
+            f"break-even {within} ({later} counting savings after the run)\n"
+            f"  municipality, SØM view (every success's 5-year saving, also after the run): net "
+            f"{s['net_municipal_dkk']:,.0f} DKK\n")
+    if s.get("contract_active"):
+        text += (f"  fund: net {s['fund_net_dkk']:,.0f} DKK once every payment is in ({s['fund_net_budget_dkk']:,.0f} "
+                 f"after {span}); capital outlay {s['fund_capital_outlay_dkk']:,.0f} DKK; paid back "
+                 f"{when(s['break_even_year_fund'], 'never')}\n")
+    return text
 
 
 def _trial_lines(s: dict) -> str:

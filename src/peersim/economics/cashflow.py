@@ -102,3 +102,9 @@ def break_even_year(net: pd.Series | np.ndarray, *, tolerance_dkk: float = 1e-6)
     if negative[-1] == cumulative.size - 1:
         return None
     return int(years[negative[-1] + 1])
+
+
+def capital_outlay(net: pd.Series | np.ndarray) -> float:
+    """The most a party is out of pocket at any point: minus the lowest cumulative net (>= 0)."""
+    values = np.asarray(net, dtype=float)
+    return float(max(0.0, -np.cumsum(values).min())) if values.size else 0.0

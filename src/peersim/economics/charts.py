@@ -22,6 +22,9 @@ LABELS = {
         "saves": "Municipal savings (SØM)",
         "even": "Municipality breaks even in year {year}",
         "never": "No municipal break-even within {years} years",
+        "end": "end of the run (year {year})",
+        "after": " (after the run)",
+        "view": "budget view: money in the year it is paid or saved",
         "sep": ",",
     },
     "da": {
@@ -33,6 +36,9 @@ LABELS = {
         "saves": "Kommunale besparelser (SØM)",
         "even": "Kommunen går i nul i år {year}",
         "never": "Kommunen går ikke i nul inden for {years} år",
+        "end": "kørslens slutning (år {year})",
+        "after": " (efter kørslen)",
+        "view": "budgetsyn: pengene i det år, de betales eller spares",
         "sep": ".",
     },
 }
@@ -43,8 +49,11 @@ def _cumulative(cashflow: pd.DataFrame, years: np.ndarray, mask: pd.Series) -> n
     return np.concatenate([[0.0], np.abs(by_year.to_numpy()).cumsum()])
 
 
-def cumulative_cashflow_chart(cashflow: pd.DataFrame, *, language: str = "en", title: str | None = None) -> Figure:
-    """Cumulative programme costs, municipal payments and savings by year, with the break-even year marked."""
+def cumulative_cashflow_chart(cashflow: pd.DataFrame, *, language: str = "en", title: str | None = None,
+                              run_years: int | None = None) -> Figure:
+    """Cumulative programme costs, municipal payments and savings by year, with the break-even year
+    marked, and the end of the run when ``run_years`` is given (the years after it: savings and
+    payments that still arrive)."""
     if language not in LABELS:
         raise ValueError(f"language={language!r} is not available; choose one of: {', '.join(LABELS)}")
     text = LABELS[language]
@@ -65,17 +74,22 @@ def cumulative_cashflow_chart(cashflow: pd.DataFrame, *, language: str = "en", t
         y = saves[int(np.searchsorted(x, even))]
         ax.axvline(even, color="#2ca02c", linestyle=":", linewidth=1.2)
         ax.plot([even], [y], marker="*", markersize=16, color="#2ca02c", zorder=5)
-        ax.annotate(text["even"].format(year=even), (even, y), xytext=(-14, 10), textcoords="offset points",
+        after = text["after"] if run_years is not None and even > run_years else ""
+        ax.annotate(text["even"].format(year=even) + after, (even, y), xytext=(-14, 10), textcoords="offset points",
                     ha="right", va="bottom", fontweight="bold", color="#2ca02c")
     else:
         ax.text(0.02, 0.97, text["never"].format(years=int(years.max()) if years.size else 0),
                 transform=ax.transAxes, va="top", fontweight="bold", color="#d62728")
+    if run_years is not None and run_years < x.max():
+        ax.axvline(run_years, color="black", linewidth=1.1)
+        ax.text(run_years + 0.08, 0.03, text["end"].format(year=run_years), transform=ax.get_xaxis_transform(),
+                fontsize=9, va="bottom", ha="left", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     sep = text["sep"]
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}".replace(",", sep)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(0, x.max() + 0.2)
     ax.set_ylim(0, max(costs.max(), pays.max(), saves.max(), 1.0) * 1.12)
-    ax.set_title(title or text["title"])
+    ax.set_title(f"{title or text['title']}\n({text['view']})")
     ax.set_xlabel(text["x"])
     ax.set_ylabel(text["y"])
     ax.grid(axis="y", alpha=0.3)

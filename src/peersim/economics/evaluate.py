@@ -9,6 +9,7 @@ from peersim.economics.outcomes import outcomes_from_citizens
 from peersim.economics.params import EconomicsParams
 from peersim.economics.records import check_citizens, check_timeseries
 from peersim.economics.result import EconomicsResult, assemble
+from peersim.vocabulary import WEEKS_PER_YEAR
 
 
 def evaluate(timeseries: pd.DataFrame, citizens: pd.DataFrame, params: EconomicsParams, *, weeks: int,
@@ -16,8 +17,10 @@ def evaluate(timeseries: pd.DataFrame, citizens: pd.DataFrame, params: Economics
     """Economics of one run. In ``mode: expected`` the records are ignored and the standard offer is used."""
     params.validate()
     params.implementation(implementation)
+    run_years = -(-weeks // WEEKS_PER_YEAR)
     if params.mode == "expected":
-        return expected(params, implementation=implementation)
+        return expected(params, implementation=implementation, run_years=run_years)
     ts = check_timeseries(timeseries, weeks)
     outcomes = outcomes_from_citizens(check_citizens(citizens), params)
-    return assemble(ts, outcomes, params, implementation=implementation, mode="simulated")
+    return assemble(ts, outcomes, params, implementation=implementation, mode="simulated",
+                    run_years=run_years)

@@ -159,7 +159,7 @@ class EconomicsParams:
 
     mode: str
     discount_rate: float
-    horizon_years: int
+    horizon_years: int | None  # None: the run's years (resolve_horizon)
     costs: CostParams
     savings: SavingsParams
     contract: ContractParams
@@ -170,11 +170,16 @@ class EconomicsParams:
             raise ValueError(f"implementation={name!r} is not known; choose one of: {', '.join(IMPLEMENTATIONS)}")
         return getattr(self.costs.implementations, name)
 
+    def resolve_horizon(self, run_years: int) -> int:
+        """``horizon_years`` as set, or the run's years when it is left at null (the default)."""
+        return int(self.horizon_years) if self.horizon_years is not None else int(run_years)
+
     def validate(self) -> EconomicsParams:
         """Check every range and cross-field rule; raise ValueError naming the first bad key."""
         _one_of("mode", self.mode, MODES)
         _between("discount_rate", self.discount_rate, 0.0, 0.2)
-        _between("horizon_years", self.horizon_years, 1, 50)
+        if self.horizon_years is not None:
+            _between("horizon_years", self.horizon_years, 1, 50)
         _validate_costs(self.costs)
         _validate_savings(self.savings)
         _validate_contract(self.contract)

@@ -5,7 +5,8 @@ Two views, both in every result (docs/economics.md):
 * SØM view, as the published figures: municipal cost = outcome payments + the municipality's own
   staff costs (fixed prices); savings = SØM 5-year totals per success, discounted to the citizen's
   course start; net = savings - municipal cost. Per citizen = per started citizen.
-* Calendar view: the yearly cash flow, its NPV at the discount rate, and break-even years.
+* Calendar view: the yearly cash flow, its NPV at the discount rate, and break-even years. Its
+  budget keys (``*_budget_*``) count only the run's own years: what the municipal budget sees.
 
 Programme cost per started / completed citizen is the NPV of all costs over the citizens (Socialstyrelsen).
 """
@@ -18,7 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.economics.cashflow import CASHFLOW_COLUMNS, break_even_year, cashflow_table, net_by_year_array
+from peersim.economics.cashflow import (
+    CASHFLOW_COLUMNS,
+    break_even_year,
+    capital_outlay,
+    cashflow_table,
+    net_by_year_array,
+)
 from peersim.economics.contract import Payments, payments
 from peersim.economics.costs import COST_COLUMNS, cost_table
 from peersim.economics.outcomes import Outcomes
@@ -42,8 +49,9 @@ class EconomicsResult:
 
 
 def assemble(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, implementation: str,
-             mode: str) -> EconomicsResult:
-    """The shared calculation of both modes, from checked weekly records and outcomes.
+             mode: str, run_years: int) -> EconomicsResult:
+    """The shared calculation of both modes, from checked weekly records and outcomes of a run of
+    ``run_years`` programme years (the budget view's window; ``horizon_years`` defaults to it).
 
     The steps pass tables of numpy columns; each result table becomes a DataFrame once, here.
     """
@@ -54,8 +62,9 @@ def assemble(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, impl
         costs, calendar_table(outcomes.successes, params), pay.paid_table,
         fund_finances=params.implementation(implementation).fund_finances_programme,
         targets=list(params.contract.targets), discount_rate=params.discount_rate,
-        horizon_years=params.horizon_years)
-    summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode)
+        horizon_years=max(run_years, params.resolve_horizon(run_years)))
+    summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode,
+                       run_years=run_years)
     return EconomicsResult(summary, frame(cashflow, CASHFLOW_COLUMNS), frame(costs, COST_COLUMNS),
                            frame(som, SOM_COLUMNS), pay.earned, _by_municipality(outcomes, som, pay))
 
@@ -74,7 +83,7 @@ def _total(table: TableLike, name: str, **match: str) -> float:
 
 
 def _summary(costs: Table, som: Table, pay: Payments, cashflow: Table, outcomes: Outcomes,
-             params: EconomicsParams, *, implementation: str, mode: str) -> Summary:
+             params: EconomicsParams, *, implementation: str, mode: str, run_years: int) -> Summary:
     started, completed = outcomes.n_started, outcomes.n_completed
     cost_total = _total(costs, "amount_dkk")
     cost_npv = _total(costs, "amount_discounted_dkk")
@@ -87,13 +96,15 @@ def _summary(costs: Table, som: Table, pay: Payments, cashflow: Table, outcomes:
     gross = _total(som, "gross_dkk")
     n_success = outcomes.n_successes
     municipal_net_by_year = net_by_year_array(cashflow, "municipality")
+    fund_net_by_year = net_by_year_array(cashflow, "fund")
+    horizon = params.resolve_horizon(run_years)
     achieved = {name: _total(outcomes.achievements, "count", target=name) for name in params.contract.targets}
     out: Summary = {
         "economics_mode": mode,
         "implementation": implementation,
         "contract_active": pay.active,
         "discount_rate": params.discount_rate,
-        "horizon_years": params.horizon_years,
+        "horizon_years": horizon,
         "n_citizens_referred": outcomes.n_referred,
         "n_citizens_started": started,
         "n_citizens_completed": completed,
@@ -125,12 +136,17 @@ def _summary(costs: Table, som: Table, pay: Payments, cashflow: Table, outcomes:
         "net_municipal_dkk": savings - municipal_cost,
         "net_per_citizen_dkk": _per(savings - municipal_cost, started),
         "net_municipal_npv_dkk": float(net_by_year_array(cashflow, "municipality", discounted=True).sum()),
-        "net_municipal_horizon_dkk": float(municipal_net_by_year[:params.horizon_years].sum()),
+        "net_municipal_horizon_dkk": float(municipal_net_by_year[:horizon].sum()),
+        "net_municipal_budget_dkk": float(municipal_net_by_year[:run_years].sum()),
+        "fund_net_budget_dkk": float(fund_net_by_year[:run_years].sum()),
+        "fund_capital_outlay_dkk": capital_outlay(fund_net_by_year),
         "fund_net_dkk": paid - fund_costs,
         "fund_net_npv_dkk": float(net_by_year_array(cashflow, "fund", discounted=True).sum()),
         "net_programme_npv_dkk": float(net_by_year_array(cashflow, "programme", discounted=True).sum()),
         "break_even_year": break_even_year(municipal_net_by_year),
-        "break_even_year_fund": break_even_year(net_by_year_array(cashflow, "fund")) if pay.active else None,
+        "break_even_year_fund": break_even_year(fund_net_by_year) if pay.active else None,
+        "break_even_year_budget": break_even_year(municipal_net_by_year[:run_years]),
+        "break_even_year_budget_fund": break_even_year(fund_net_by_year[:run_years]) if pay.active else None,
         "break_even_year_programme": break_even_year(net_by_year_array(cashflow, "programme")),
     }
     for name in params.contract.targets:

@@ -32,15 +32,23 @@ its share of the citizens who started a course. In a one-municipality arm the sh
 figures equal the run's ``summary.json``. The whole run's figures are kept as ``*_all`` columns of
 the replication table.
 
-Outputs (in the run folder): ``comparison``, ``differences`` and ``replications`` as CSV and
-Parquet, ``comparison_summary.json`` (written last), ``comparison.md`` and three PNG charts.
+**Two views of money.** The SØM view (``net_municipal_dkk``, ``fund_net_dkk``) counts every
+success's 5-year saving and every outcome payment, also those after the run; the budget view
+(``*_budget_dkk``, the break-even years) counts what is paid and saved in each programme year of
+the run (:mod:`~.budget`). Every table, the report and the charts carry both, named.
+
+Outputs (in the run folder): ``comparison``, ``differences``, ``replications``, ``break_even``
+and ``budget_by_year`` as CSV and Parquet, ``comparison_summary.json`` (written last),
+``comparison.md`` and seven PNG charts.
 The 90% interval is the 5th to the 95th percentile over replications (``numpy.percentile``,
 linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (sd / sqrt(n)).
 
 **Modules.** :mod:`~.arms` (the arms, labels, metrics and contrasts, and paired differences),
 :mod:`~.runs` (the settings, each arm's configuration, PSA draws, one replication, the replication
-table and the headline), :mod:`~.report` (the comparison and differences tables and
-``comparison.md``) and :mod:`~.charts` (the PNG charts); this package runs them in order
+table and the headline), :mod:`~.budget` (the budget view: each replication's cumulative net by
+year, break-even under uncertainty, the fan), :mod:`~.report` (the comparison and differences
+tables and ``comparison.md``), :mod:`~.charts` (the distribution charts) and
+:mod:`~.budget_charts` (the fan and break-even charts); this package runs them in order
 (:func:`run_compare`) and exposes the experiment (``EXPERIMENTS``).
 """
 
@@ -63,6 +71,8 @@ from peersim.experiments.compare.arms import (
     NAME,
     paired,
 )
+from peersim.experiments.compare.budget import break_even_table, budget_by_year_table
+from peersim.experiments.compare.budget_charts import save_budget_charts
 from peersim.experiments.compare.charts import save_charts
 from peersim.experiments.compare.report import (
     Q_HI,
@@ -97,9 +107,10 @@ from peersim.params import PeersimConfig
 __all__ = [
     "ALL_KEYS", "ARMS", "ARM_KEYS", "ARM_LABELS", "CONTRASTS", "DEFAULT_NEIGHBOURS", "EXPERIMENTS", "METRICS",
     "METRIC_KEYS", "NAME", "PSA_STREAM", "Q_HI", "Q_LO", "RUN_KEYS", "CompareImplementations", "arm_variant",
-    "build_configs", "check_overrides", "common_overrides", "comparison_table", "describe", "differences_table",
+    "break_even_table", "budget_by_year_table", "build_configs", "check_overrides", "common_overrides",
+    "comparison_table", "describe", "differences_table",
     "headline", "municipality_figures", "neighbour_of", "paired", "psa_rng", "replicate", "report_markdown",
-    "run_compare", "save_charts",
+    "run_compare", "save_budget_charts", "save_charts",
 ]
 
 
@@ -117,19 +128,23 @@ def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
     summaries = _runner.run_many(configs, n_jobs=n_jobs, label=f"{NAME} ({len(arms)} arms x {exp.replications})",
                                  progress=exp.progress, fn=replicate)
     reps = replication_table(keys, configs, draws, summaries, params)
-    comparison = comparison_table(reps, arms, labels)
+    comparison = comparison_table(reps, arms, labels, years=params.years)
     differences = differences_table(reps, arms)
+    funded = dict(zip(comparison["arm"], comparison["contract_active"], strict=True))
+    break_even = break_even_table(reps, arms, labels, params.years, funded)
+    budget_by_year = budget_by_year_table(reps, arms, labels, params.years, funded)
     wall = time.perf_counter() - t0
 
     begin_result(outdir, "comparison_summary.json")
-    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps},
-                 params.output)
+    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps,
+                          "break_even": break_even, "budget_by_year": budget_by_year}, params.output)
     summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
                        neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
                        overrides=common_overrides(overrides))
     write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences))
     if params.output.charts:
         save_charts(reps, comparison, differences, summary, outdir)
+        save_budget_charts(budget_by_year, break_even, summary, outdir)
     write_json(outdir / "config.json", as_dict(params))
     summary["wall_seconds"] = time.perf_counter() - t0
     write_json(outdir / "comparison_summary.json", summary)

@@ -51,9 +51,12 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("savings_health_dkk", "DKK", "Savings: health"),
     ("savings_employment_dkk", "DKK", "Savings: employment"),
     ("savings_total_dkk", "DKK", "Savings: total (SØM)"),
-    ("net_municipal_dkk", "DKK", "Municipal net result"),
-    ("net_per_citizen_dkk", "DKK per started citizen", "Municipal net per started citizen"),
-    ("fund_net_dkk", "DKK", "Fund net result"),
+    ("net_municipal_dkk", "DKK", "Municipal net result, SØM view (savings after the run included)"),
+    ("net_per_citizen_dkk", "DKK per started citizen", "Municipal net per started citizen, SØM view"),
+    ("net_municipal_budget_dkk", "DKK", "Municipal net result, budget view (the run's years only)"),
+    ("fund_net_dkk", "DKK", "Fund net result (every outcome payment, also after the run)"),
+    ("fund_net_budget_dkk", "DKK", "Fund net result, budget view (the run's years only)"),
+    ("fund_capital_outlay_dkk", "DKK", "Fund capital outlay (lowest point of its cumulative net)"),
 )
 METRIC_KEYS = tuple(m[0] for m in METRICS)
 

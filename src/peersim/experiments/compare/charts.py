@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments.compare.arms import CONTRASTS, paired
+from peersim.experiments.compare.budget import years_range
 from peersim.experiments.compare.report import dkk, pct
 from peersim.io import save_figure
 
@@ -68,7 +69,8 @@ def distribution_chart(panels: list[tuple[str, np.ndarray, str]], *, title: str,
 
 def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.DataFrame,
                 summary: dict[str, Any], outdir: Path) -> list[Path]:
-    """``chart_net_municipal.png``, ``chart_net_fund.png`` (arms with a fund contract) and
+    """``chart_net_municipal.png`` (SØM view), ``chart_net_municipal_budget.png`` (budget view),
+    ``chart_net_fund.png`` (arms with a fund contract) and
     ``chart_difference_net_municipal.png`` (paired differences); returns the paths written."""
     where = summary["municipality_label"]
     sub = (f"{where}, {summary['years']} years, {summary['replications']} replications per arm"
@@ -81,17 +83,26 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
         return labels[arm], reps.loc[reps["arm"] == arm, key].to_numpy(dtype=float), ARM_COLORS[arm]
 
     fig = distribution_chart([panel(a, "net_municipal_dkk") for a in arms],
-                             title=f"Municipal net result per arm: {where}", subtitle=sub,
-                             xlabel="DKK over the run: SØM savings - outcome payments - own staff costs",
+                             title=f"Municipal net result, SØM view: {where}", subtitle=sub,
+                             xlabel="DKK, SØM view: every success's 5-year saving (also after the run) - outcome "
+                                    "payments - own staff costs",
                              below_zero="net loss in {p} of replications")
     written.append(save_figure(fig, outdir / "chart_net_municipal.png", dpi=130))
+    fig = distribution_chart([panel(a, "net_municipal_budget_dkk") for a in arms],
+                             title=f"Municipal net result, budget view ({years_range(summary['years'])}): {where}",
+                             subtitle=sub,
+                             xlabel=f"DKK, budget view: savings - outcome payments - own staff costs paid in "
+                                    f"programme {years_range(summary['years'])}",
+                             below_zero="behind at the end of the run in {p} of replications")
+    written.append(save_figure(fig, outdir / "chart_net_municipal_budget.png", dpi=130))
 
     funded = [a for a in arms if bool(comparison.loc[comparison["arm"] == a, "contract_active"].iloc[0])]
     if funded:
         fig = distribution_chart([panel(a, "fund_net_dkk") for a in funded],
-                                 title=f"Fund net result per arm: {where}",
+                                 title=f"Fund net result per arm, every outcome payment: {where}",
                                  subtitle=sub + " (arms with a fund contract)",
-                                 xlabel="DKK over the run: outcome payments received - costs financed",
+                                 xlabel="DKK: outcome payments received (also those settled after the run) - "
+                                        "costs financed",
                                  below_zero="the fund loses in {p} of replications")
         written.append(save_figure(fig, outdir / "chart_net_fund.png", dpi=130))
 
@@ -99,9 +110,10 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
     if contrasts:
         panels = [(f"{labels[a]}  minus  {labels[b]}", paired(reps, a, b, "net_municipal_dkk"),
                    ARM_COLORS.get(a, DIFF_COLOR)) for _, a, b in contrasts]
-        fig = distribution_chart(panels, title=f"Paired difference in the municipal net result: {where}",
+        fig = distribution_chart(panels, title=f"Paired difference in the municipal net result, SØM view: {where}",
                                  subtitle=sub + "; same seed in both arms",
-                                 xlabel="DKK, difference in the municipal net result (first arm minus second)",
+                                 xlabel="DKK, difference in the municipal net result, SØM view (first arm minus "
+                                        "second)",
                                  below_zero="first arm worse in {p} of replications")
         written.append(save_figure(fig, outdir / "chart_difference_net_municipal.png", dpi=130))
     return written

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments.compare.arms import CONTRASTS, METRIC_KEYS, METRICS, paired
+from peersim.experiments.compare.budget import comparison_columns, n_years, years_range
 
 Q_LO, Q_HI = 5.0, 95.0
 
@@ -33,9 +34,10 @@ def describe(values: np.ndarray) -> dict[str, float]:
     return {"mean": float(v.mean()), "se": se, "p05": float(lo), "p95": float(hi)}
 
 
-def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]) -> pd.DataFrame:
+def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str], *, years: int) -> pd.DataFrame:
     """One row per arm: for every metric its mean, 5th and 95th percentile (and the standard error
-    of the two net results), and the probabilities of a net loss."""
+    of the two net results), the probabilities of a net loss, and the break-even years
+    (:func:`~peersim.experiments.compare.budget.comparison_columns`)."""
     rows = []
     for arm in arms:
         sub = reps[reps["arm"] == arm]
@@ -48,7 +50,9 @@ def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]
                 row[f"{key}_se"] = d["se"]
         row["prob_net_loss_municipality"] = float((sub["net_municipal_dkk"] < 0).mean())
         row["prob_net_loss_fund"] = float((sub["fund_net_dkk"] < 0).mean())
+        row["prob_net_loss_municipality_budget"] = float((sub["net_municipal_budget_dkk"] < 0).mean())
         row["contract_active"] = bool(sub["contract_active"].all())
+        row.update(comparison_columns(sub, reps, years, row["contract_active"]))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -103,9 +107,12 @@ REPORT_ROWS = (
     ("savings_social_dkk", "Savings: social services (DKK)", 0, True),
     ("savings_health_dkk", "Savings: health (DKK)", 0, True),
     ("savings_employment_dkk", "Savings: employment (DKK)", 0, True),
-    ("net_municipal_dkk", "**Municipal net result (DKK)**", 0, True),
-    ("net_per_citizen_dkk", "Municipal net per started citizen (DKK)", 0, False),
-    ("fund_net_dkk", "Fund net result (DKK)", 0, True),
+    ("net_municipal_budget_dkk", "**Municipal net result, budget view: {span} (DKK)**", 0, True),
+    ("net_municipal_dkk", "**Municipal net result, SØM view: savings after the run included (DKK)**", 0, True),
+    ("net_per_citizen_dkk", "Municipal net per started citizen, SØM view (DKK)", 0, False),
+    ("fund_net_budget_dkk", "Fund net result, budget view: {span} (DKK)", 0, True),
+    ("fund_net_dkk", "Fund net result, every outcome payment (also after the run) (DKK)", 0, True),
+    ("fund_capital_outlay_dkk", "Fund capital outlay: the most it is out of pocket (DKK)", 0, True),
 )
 
 
@@ -130,20 +137,67 @@ def overrides_line(summary: dict[str, Any]) -> str:
     return ("Applied to every arm (command-line overrides): " + ", ".join(f"`{o}`" for o in overrides) + ".")
 
 
+def _year(v: float, window_years: int) -> str:
+    return f"not within {n_years(window_years)}" if v is None or math.isnan(v) else f"year {v:.0f}"
+
+
+def break_even_line(be: dict[str, Any], window_years: int, *, verb: str = "break-even") -> str:
+    """"break-even in year X (90%: Y to Z); P(break-even within 5 years) = p" (within the window
+    when it is shorter than 5 years)."""
+    x = _year(be["p50"], window_years)
+    if be["p05"] is None or math.isnan(be["p05"]):  # at least 95% of replications never break even
+        return (f"no {verb} within {n_years(window_years)} in {pct(1 - be['prob_within_run'])} of replications; "
+                + (f"P({verb} within 5 years) = {pct(be['prob_within_5_years'])}" if window_years >= 5 else
+                   f"P({verb} within {n_years(window_years)}) = {pct(be['prob_within_run'])}"))
+    text = (f"{verb} {'in ' if x.startswith('year') else ''}{x} (90%: {_year(be['p05'], window_years)} to "
+            f"{_year(be['p95'], window_years)}); ")
+    if window_years >= 5:
+        return text + f"P({verb} within 5 years) = {pct(be['prob_within_5_years'])}"
+    return text + f"P({verb} within {n_years(window_years)}) = {pct(be['prob_within_run'])}"
+
+
+def break_even_lines(summary: dict[str, Any], comparison: pd.DataFrame) -> list[str]:
+    """The report's first lines: per arm when the municipality's budget and the fund break even."""
+    years = summary["years"]
+    fund_window = int(comparison["fund_window_years"].iloc[0]) if "fund_window_years" in comparison else years
+    lines = []
+    for arm, a in summary["arms"].items():
+        pay = a["payback_fund"]
+        fund = ("no fund contract (the municipality carries every cost)" if not a["contract_active"] else
+                f"capital outlay {dkk(a['fund_capital_outlay_dkk']['mean'])} DKK (90%: "
+                f"{dkk(a['fund_capital_outlay_dkk']['p05'])} to {dkk(a['fund_capital_outlay_dkk']['p95'])}); "
+                + break_even_line({**pay, "prob_within_run": pay["prob_paid_back"]}, fund_window))
+        lines += [f"**{a['label']}**", "",
+                  f"- Municipality, budget view: "
+                  f"{break_even_line(a['break_even_municipality'], years)}",
+                  f"- Fund: {fund}", ""]
+    return lines
+
+
 def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differences: pd.DataFrame) -> str:
-    """``comparison.md``: a table of every arm and one paragraph of findings, all generated."""
+    """``comparison.md``: when each party breaks even, a table of every arm and one paragraph of
+    findings, all generated."""
     where = summary["municipality_label"]
+    years = summary["years"]
     arms = {r["arm"]: r for _, r in comparison.iterrows()}
     head = "| | " + " | ".join(r["label"] for r in arms.values()) + " |"
     lines = [
         f"# {report_title(where, [r['label'] for r in arms.values()])}",
+        "",
+        *break_even_lines(summary, comparison),
+        f"Break-even: the first programme year from which the cumulative net stays at or above zero; "
+        f"the municipality's within the run's {n_years(years)} (budget view: what is paid and saved in those "
+        f"years), the fund's when its outcome payments, some settled after the run, have paid back its outlay. "
+        "Median over replications (90%: 5th to 95th percentile); `break_even.csv` gives every year.",
         "",
         f"Simulated with peersim over {summary['years']} years, {summary['replications']} replications per arm "
         f"(seeds {summary['seeds'][0]}-{summary['seeds'][1]}, the same seeds in every arm)"
         + (", with the uncertain parameters drawn anew in each replication." if summary["psa"]
            else ", parameters at their defaults (only chance varies).")
         + " Each cell: mean (90% of replications between the two numbers). Amounts in DKK, rounded to "
-          "thousands; savings in the SØM view (5-year savings per success, discounted).",
+          "thousands. Two views of money: the **budget view** counts what is paid and saved in the run's "
+          f"{years_range(years)}; the **SØM view** counts every success's 5-year saving (discounted to its course "
+          "start), also the part that arrives after the run, as the published figures do. Savings rows: SØM view.",
         "",
         overrides_line(summary),
         "",
@@ -151,8 +205,11 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
         "|---|" + "---|" * len(arms),
     ]
     for key, label, digits, money in REPORT_ROWS:
+        label = label.format(span=years_range(years))
         lines.append(f"| {label} | " + " | ".join(_cell(r, key, digits, money) for r in arms.values()) + " |")
-    lines.append("| Chance of a municipal net loss | "
+    lines.append(f"| Chance of a municipal net loss, budget view ({years_range(years)}) | "
+                 + " | ".join(pct(r["prob_net_loss_municipality_budget"]) for r in arms.values()) + " |")
+    lines.append("| Chance of a municipal net loss, SØM view | "
                  + " | ".join(pct(r["prob_net_loss_municipality"]) for r in arms.values()) + " |")
     lines.append("| Chance the fund loses money | "
                  + " | ".join(pct(r["prob_net_loss_fund"]) if r["contract_active"] else "no fund contract"
@@ -164,7 +221,9 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
             f"the figures above are {where}'s: its own citizens, successes, savings, payments and staff time, "
             "and its share (by citizens started) of what the two share.", ""]
     lines += ["Files: `comparison.csv` (this table), `differences.csv` (paired differences), "
-              "`replications.csv` (every replication), `comparison_summary.json`, `chart_*.png`.", ""]
+              "`replications.csv` (every replication), `break_even.csv` (the break-even year's distribution and "
+              "P(break-even by year k)), `budget_by_year.csv` (the cumulative net by year: median, 50% and 90% "
+              "bands), `comparison_summary.json`, `chart_*.png`.", ""]
     return "\n".join(lines)
 
 
@@ -185,21 +244,29 @@ def findings(summary: dict[str, Any], arms: dict[str, pd.Series]) -> str:
                  f"{m('local_coordinator', 'citizens_started'):.0f} citizens in {where} and a local partnership "
                  f"{m('partnership', 'citizens_started'):.0f}, with {m('local_coordinator', 'successes'):.0f} and "
                  f"{m('partnership', 'successes'):.0f} attributable successes.")
-        s.append(f"The municipality's net result is {dkk(m('local_coordinator', 'net_municipal_dkk'))} DKK with "
+        s.append(f"In the budget view (what is paid and saved in {years_range(years)}) the municipality's net "
+                 f"result is {dkk(m('local_coordinator', 'net_municipal_budget_dkk'))} DKK with its own coordinator "
+                 f"(90%: {interval('local_coordinator', 'net_municipal_budget_dkk')}) and "
+                 f"{dkk(m('partnership', 'net_municipal_budget_dkk'))} DKK with a partnership "
+                 f"(90%: {interval('partnership', 'net_municipal_budget_dkk')}).")
+        s.append(f"In the SØM view (every success's 5-year saving, also after the run) it is "
+                 f"{dkk(m('local_coordinator', 'net_municipal_dkk'))} DKK with "
                  f"its own coordinator (90%: {interval('local_coordinator', 'net_municipal_dkk')}) and "
                  f"{dkk(m('partnership', 'net_municipal_dkk'))} DKK with a partnership "
                  f"(90%: {interval('partnership', 'net_municipal_dkk')}).")
         d = summary["differences"].get("local_coordinator - partnership", {}).get("net_municipal_dkk")
         if d:
             better = "better" if d["mean"] >= 0 else "worse"
-            s.append(f"Replication by replication, the own coordinator leaves the municipality "
+            s.append(f"Replication by replication (SØM view), the own coordinator leaves the municipality "
                      f"{dkk(abs(d['mean']))} DKK {better} off on average (90%: {dkk(d['p05'])} to "
                      f"{dkk(d['p95'])}) and comes out ahead in "
                      f"{pct(summary['prob_local_coordinator_higher_municipal_net'])} of replications.")
-        s.append(f"The municipality makes a net loss in "
+        s.append(f"The municipality makes a net loss in the SØM view in "
                  f"{pct(arms['local_coordinator']['prob_net_loss_municipality'])} of replications with its own "
                  f"coordinator and in "
-                 f"{pct(arms['partnership']['prob_net_loss_municipality'])} with a partnership.")
+                 f"{pct(arms['partnership']['prob_net_loss_municipality'])} with a partnership; in the budget view "
+                 f"after {n_years(years)} in {pct(arms['local_coordinator']['prob_net_loss_municipality_budget'])} and "
+                 f"{pct(arms['partnership']['prob_net_loss_municipality_budget'])}.")
     phrase = {"local_coordinator": "an own coordinator", "shared_coordinator": "a shared coordinator"}
     for arm in ("local_coordinator", "shared_coordinator"):
         if arm in arms and arms[arm]["contract_active"]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from peersim.config import group_options
 from peersim.experiments.base import compose_variant
+from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, years_range, yearly_budget
 from peersim.experiments.compare.arms import (
     ARMS,
     CONTRASTS,
@@ -201,6 +202,10 @@ def municipality_figures(result: Any, name: str) -> dict[str, float]:
     total_savings = sum(savings.values())
     municipal_cost = payments + own
     net = total_savings - municipal_cost
+    all_savings = float(result.extra_tables["savings_by_subgroup"]["savings_dkk"].sum())
+    all_payments = float(pay["payable_dkk"].sum())
+    yearly = yearly_budget(result, weight, total_savings / all_savings if all_savings > 0 else 0.0,
+                           payments / all_payments if all_payments > 0 else 0.0)
     return {
         "citizens_started": n_started,
         "citizens_completed": float((cit["completed"].to_numpy(dtype=bool) & mine).sum()),
@@ -218,6 +223,7 @@ def municipality_figures(result: Any, name: str) -> dict[str, float]:
         "net_per_citizen_dkk": net / n_started if n_started > 0 else math.nan,
         "fund_net_dkk": payments - fund_cost,
         "share_of_started": share,
+        **budget_figures(yearly, result.params.years),
     }
 
 
@@ -264,9 +270,30 @@ def replication_table(keys: list[tuple[str, int]], configs: list[PeersimConfig],
     if params.experiment.psa and draws:
         drawn = pd.DataFrame([draws[r] for _, r in keys]).add_prefix("psa.")
         parts.append(drawn)
-    ordered = [*METRIC_KEYS, "share_of_started", *(f"{k}_all" for k in ALL_KEYS), *RUN_KEYS, "n_municipalities"]
+    ordered = [*METRIC_KEYS, "break_even_year_budget", "payback_year_fund", "share_of_started",
+               *(f"{k}_all" for k in ALL_KEYS), *RUN_KEYS, "n_municipalities"]
     parts.append(summaries[ordered].reset_index(drop=True))
+    parts.append(_padded_budget(summaries, params))
     return pd.concat(parts, axis=1)
+
+
+def _padded_budget(summaries: pd.DataFrame, params: PeersimConfig) -> pd.DataFrame:
+    """The cumulative budget nets by year, every replication to the same last year: the run's years
+    plus those in which savings and payments still arrive (a shorter cash flow keeps its last value),
+    so that the table's columns do not depend on which arms or replications ran."""
+    econ = params.economics
+    # a 5-year saving that starts during a year reaches into a sixth programme year
+    tail = max(len(econ.savings.yearly_profile) + 1,
+               econ.contract.settlement_lag_years + econ.contract.instalment_years)
+    cols = budget_columns(summaries)
+    last = max([params.years + tail, params.economics.resolve_horizon(params.years)]
+               + [int(c.rsplit("_y", 1)[1]) for c in cols])
+    names = [f"{prefix}{k}" for prefix in ("budget_municipality_y", "budget_fund_y") for k in range(1, last + 1)]
+    table = summaries.reindex(columns=names).reset_index(drop=True)
+    for prefix in ("budget_municipality_y", "budget_fund_y"):
+        mine = [n for n in names if n.startswith(prefix)]
+        table[mine] = table[mine].ffill(axis=1)
+    return table
 
 
 def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.DataFrame, reps: pd.DataFrame,
@@ -288,6 +315,12 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
         "psa": exp.psa,
         "psa_parameters": sorted(params.uncertainty.parameters) if exp.psa else [],
         "interval": "5th-95th percentile over replications (90%)",
+        "money_views": {
+            "som": "net_municipal_dkk, fund_net_dkk: every success's 5-year SØM saving and every outcome payment, "
+                   "also those after the run (as the published figures count them)",
+            "budget": f"*_budget_dkk, break_even_municipality: what is paid and saved in programme years "
+                      f"1-{params.years}",
+        },
         "overrides": list(overrides or []),
         "n_jobs": n_jobs,
         "run_seconds": wall_seconds,
@@ -296,7 +329,8 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
     }
     headline_keys = ("citizens_started", "successes", "volunteers_recruited", "volunteer_burnouts",
                      "mean_wait_weeks", "cost_total_dkk", "municipal_payments_dkk", "savings_total_dkk",
-                     "net_municipal_dkk", "net_per_citizen_dkk", "fund_net_dkk")
+                     "net_municipal_dkk", "net_per_citizen_dkk", "net_municipal_budget_dkk", "fund_net_dkk",
+                     "fund_net_budget_dkk", "fund_capital_outlay_dkk")
     for _, row in comparison.iterrows():
         arm = row["arm"]
         out["arms"][arm] = {
@@ -306,7 +340,17 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
             "fund_net_dkk_se": row["fund_net_dkk_se"],
             "prob_net_loss_municipality": row["prob_net_loss_municipality"],
             "prob_net_loss_fund": row["prob_net_loss_fund"],
+            "prob_net_loss_municipality_budget": row["prob_net_loss_municipality_budget"],
             "contract_active": row["contract_active"],
+            "break_even_municipality": {
+                "window_years": params.years,
+                **{k: row[f"break_even_year_budget_{k}"] for k in ("p50", "p05", "p95")},
+                "prob_within_run": row["prob_break_even_budget"],
+                "prob_within_5_years": row["prob_break_even_budget_within_5_years"]},
+            "payback_fund": {
+                **{k: row[f"payback_year_fund_{k}"] for k in ("p50", "p05", "p95")},
+                "prob_paid_back": row["prob_payback_fund"],
+                "prob_within_5_years": row["prob_payback_fund_within_5_years"]},
         }
     for name, _, _ in CONTRASTS:
         sub = differences[differences["contrast"] == name]
@@ -330,12 +374,16 @@ def print_headline(summary: dict[str, Any], outdir: Path) -> None:
     arms = summary["arms"]
     lines = [f"{NAME}: {summary['municipality_label']}, {summary['replications']} replications"
              f"{' with parameter uncertainty' if summary['psa'] else ''}, {summary['years']} years"]
+    years = summary["years"]
     for a in arms.values():
-        net = a["net_municipal_dkk"]
-        lines.append(f"  {a['label']}: {a['citizens_started']['mean']:.0f} citizens started, municipal net "
-                     f"{net['mean']:,.0f} DKK (90%: {net['p05']:,.0f} to {net['p95']:,.0f}), "
-                     f"P(municipal loss) {a['prob_net_loss_municipality']:.0%}")
+        net, budget = a["net_municipal_dkk"], a["net_municipal_budget_dkk"]
+        be = a["break_even_municipality"]
+        lines.append(f"  {a['label']}: {a['citizens_started']['mean']:.0f} citizens started; municipal budget "
+                     f"breaks even within {n_years(years)} in {be['prob_within_run']:.0%} of replications")
+        lines.append(f"    municipal net, budget view {years_range(years)}: {budget['mean']:,.0f} DKK (90%: "
+                     f"{budget['p05']:,.0f} to {budget['p95']:,.0f}); SØM view: {net['mean']:,.0f} DKK "
+                     f"(90%: {net['p05']:,.0f} to {net['p95']:,.0f})")
     if "prob_local_coordinator_higher_municipal_net" in summary:
-        lines.append(f"  P(own coordinator gives the municipality a higher net than a partnership) = "
+        lines.append(f"  P(own coordinator gives the municipality a higher net than a partnership, SØM view) = "
                      f"{summary['prob_local_coordinator_higher_municipal_net']:.0%}")
     print("\n".join(lines))
