@@ -28,7 +28,7 @@ _VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", 
                 "--package", "-p", "--experimental-rerun"}
 _SPECIAL_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
                   "--shell-completion", "-sc", "--resolve", "--config-path", "-cp",
-                  "--config-name", "-cn", "--experimental-rerun"}
+                  "--experimental-rerun"}
 
 
 def _overrides(argv: list[str]) -> list[str] | None:
@@ -48,6 +48,17 @@ def _overrides(argv: list[str]) -> list[str] | None:
             continue
         out.append(arg)
     return out
+
+
+def _config_name(argv: list[str]) -> str:
+    """The primary config of the command line (``--config-name``/``-cn``), by default ``config``."""
+    name = "config"
+    for i, arg in enumerate(argv):
+        if arg in ("--config-name", "-cn") and i + 1 < len(argv):
+            name = argv[i + 1]
+        elif arg.startswith(("--config-name=", "-cn=")):
+            name = arg.split("=", 1)[1]
+    return name.removesuffix(".yaml")
 
 
 def config_dirs(argv: list[str]) -> list[str]:
@@ -200,7 +211,8 @@ def precheck(argv: list[str]) -> None:
     except ConfigError:
         raise
     except Exception as exc:  # the override grammar
-        raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
+        line = explain(exc)
+        raise ConfigError(line if line.startswith("cannot read") else f"cannot read the command line: {line}") from None
     launcher = [o for o in overrides if _is_launcher_override(o)]
     if launcher:
         from peersim.sweep import launcher_options
@@ -211,7 +223,8 @@ def precheck(argv: list[str]) -> None:
                 raise ConfigError(f"hydra/launcher={value}: unknown launcher; choose one of: {', '.join(options)}")
     # the launcher's and the sweep folder's settings are checked once, with the first job
     model = [o for o in base if not _is_hydra_override(o)]
-    cfg = compose_config(model + launcher, config_dirs=dirs, return_hydra_config=bool(sweeps))
+    name = _config_name(argv)
+    cfg = compose_config(model + launcher, config_dirs=dirs, return_hydra_config=bool(sweeps), config_name=name)
     groups: set[str] | None = set()
     if "hydra" in cfg:
         groups = _group_names(dict(cfg.hydra.runtime.choices), dirs)
@@ -230,7 +243,7 @@ def precheck(argv: list[str]) -> None:
         for alt in alternatives[1:]:
             candidate = [*base[:pos], alt, *base[pos + 1:]]
             model = [o for o in candidate if not _is_hydra_override(o)]
-            to_params(compose_config(model, config_dirs=dirs))
+            to_params(compose_config(model, config_dirs=dirs, config_name=name))
 
 
 def _is_launcher_override(override: str) -> bool:

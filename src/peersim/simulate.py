@@ -24,7 +24,9 @@ from peersim.economics import evaluate
 from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
+from peersim.refusals import folder, os_error_line, override_list
 from peersim.reporting import summarize
+from peersim.validation import ConfigError
 
 
 @dataclass
@@ -40,6 +42,15 @@ class RunResult:
     def write(self, outdir: str | os.PathLike, *, charts: bool | None = None) -> Path:
         """Write the run's files into ``outdir``; ``summary.json`` comes last, so a folder
         without it is an unfinished run, never a result."""
+        outdir = folder(outdir, "RunResult.write")
+        if charts is not None and not isinstance(charts, bool):
+            raise ConfigError(f"RunResult.write: charts must be True, False or None, got {charts!r}")
+        try:
+            return self._write(outdir, charts)
+        except OSError as exc:
+            raise ConfigError(os_error_line(exc)) from None
+
+    def _write(self, outdir: Path, charts: bool | None) -> Path:
         out = begin_result(outdir, "summary.json")
         write_tables(out, {"timeseries": self.timeseries, "citizens": self.citizens,
                            "volunteers": self.volunteers, "courses": self.courses, **self.extra_tables},
@@ -64,8 +75,13 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
 
     ``economics=False`` skips the economics layer (no economic keys or tables), for replication
     loops that need only the model's figures: it costs about as much as the simulation itself."""
+    if not isinstance(economics, bool):
+        raise ConfigError(f"run: economics must be True or False, got {economics!r}")
     if not isinstance(params, PeersimConfig):
-        params = load_config(list(params))
+        if params is None or isinstance(params, str | bytes) or not isinstance(params, Sequence):
+            raise ConfigError("run: pass a PeersimConfig (from peersim.load_config) or a list of overrides, "
+                              f"e.g. run(['seed=7']), got {params!r:.60} ({type(params).__name__})")
+        params = load_config(override_list(params, "run"))
     else:  # values set in Python after load_config: the same checks as the command line's
         validate(resolve_shared_with(params))
     model = PeersimModel(params)
