@@ -271,7 +271,14 @@ def _task(cfg) -> None:
     out = Path(hydra_cfg.runtime.output_dir)
     task_overrides = list(hydra_cfg.overrides.task)
     if hydra_cfg.mode == RunMode.MULTIRUN:  # skip if done, catch and record a failure (peersim.sweep)
+        import os
+
+        from peersim.lifeline import end_with
         from peersim.sweep import run_job
+
+        owner = int(os.environ.get(_COMMAND_PID_ENV, "0"))
+        if owner and owner != os.getpid():  # a launcher's worker process: end with the command
+            end_with(owner, death_signal=False)
 
         _quiet_libraries()
         run_job(out, lambda: to_params(cfg), task_overrides, _run_one)
@@ -281,10 +288,13 @@ def _task(cfg) -> None:
         _quiet_libraries()
         # experiments check their own inputs (e.g. every drawn parameter set) before simulating
         _run_one(params, out, task_overrides)
-    except ConfigError as exc:
-        print(f"peersim: error: {exc}", file=sys.stderr)
+    except (ConfigError, OSError) as exc:  # one line (peersim.cli_errors), not Hydra's report
+        from peersim.cli_errors import stop_line
+
+        line, code = stop_line(exc) or (f"peersim: error: {exc}", 1)
+        print(line, file=sys.stderr)
         _discard_unfinished(out, f"{hydra_cfg.job.name}.log")
-        sys.exit(2)
+        sys.exit(code)
 
 
 def _discard_unfinished(out: Path, log_name: str) -> None:
@@ -367,16 +377,40 @@ def _trial_lines(s: dict) -> str:
 _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir")
 
 
+_COMMAND_PID_ENV = "PEERSIM_COMMAND_PID"  # the command's process, for a sweep's worker processes to watch
+
+
 def main() -> None:
+    """The ``peersim`` command: what stops it (bad input, an unwritable folder, Ctrl-C) is one
+    line (:mod:`peersim.cli_errors`); Hydra re-raises its errors to us (``HYDRA_FULL_ERROR``)."""
+    import os
+
+    from peersim.cli_errors import stop_line
+
+    argv = sys.argv[1:]
+    own_full_error = "HYDRA_FULL_ERROR" not in os.environ
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    os.environ[_COMMAND_PID_ENV] = str(os.getpid())
+    try:
+        _main()
+    except (Exception, KeyboardInterrupt) as exc:
+        stop = stop_line(exc, multirun=any(a in ("-m", "--multirun") for a in argv),
+                         experiment=any(a.lstrip("+").startswith("experiment=") for a in argv))
+        if stop is None or not own_full_error and not isinstance(exc, KeyboardInterrupt | ConfigError):
+            raise
+        print(stop[0], file=sys.stderr)
+        sys.exit(stop[1])
+    finally:
+        if own_full_error:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+
+
+def _main() -> None:
     import peersim.experiments  # noqa: F401  (registers the experiments' schemas with Hydra)
     from peersim.config import experiment_override
 
     sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]
-    try:
-        precheck(argv)
-    except ConfigError as exc:
-        print(f"peersim: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    precheck(argv)  # ConfigError: one line, exit code 2 (main)
     _export_config_dirs(argv)
 
     import hydra
