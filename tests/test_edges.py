@@ -23,7 +23,6 @@ from peersim.params import PeersimConfig, validate
 from peersim.volunteer import VolunteerState
 
 OPEN_HIGH = {int: 1_000, float: 1_000.0}  # "a large value" for a range open at the top
-SLOW_SCENARIOS = ("trial",)  # runs that take longer: the slow suite covers them
 
 
 def _numeric_fields(cls: type, prefix: str = "") -> list[tuple[str, type, float | None, float | None]]:
@@ -75,7 +74,7 @@ def _check_counts(result) -> None:
     last = ts.iloc[-1]
     assert len(citizens) == last["cum_citizens_referred"], "citizen rows != cumulative referred"
     exits = last["cum_citizens_declined"] + last["cum_citizens_gave_up"] + last["cum_citizens_dropped_out"]
-    stocks = citizens["state"].isin(["waiting", "in_course", "companionship", "done"]).sum()
+    stocks = citizens["state"].isin(["waiting", "in_course", "companionship", "done", "control"]).sum()
     assert stocks + exits == last["cum_citizens_referred"], "citizen stocks + exits != referred"
     stocks_v = ts[[f"n_volunteers_{s.name.lower()}" for s in VolunteerState]].sum(axis=1)
     assert np.array_equal(stocks_v.to_numpy(), ts["cum_volunteers_recruited"].to_numpy()), \
@@ -101,11 +100,16 @@ def test_an_accepted_edge_value_runs(base, key, value):
     assert result.summary["weeks"] == params.weeks
 
 
+_SCENARIOS: dict = {}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("key", "value"), EDGES, ids=[f"{k}={v}" for k, v in EDGES])
 def test_an_accepted_edge_value_runs_in_the_trial_and_the_partnership(key, value):
     for scenario in ("trial", "partnership"):
-        params = load_config([f"scenario={scenario}", "years=2", "output.charts=false"])
+        if scenario not in _SCENARIOS:
+            _SCENARIOS[scenario] = load_config([f"scenario={scenario}", "years=2", "output.charts=false"])
+        params = copy.deepcopy(_SCENARIOS[scenario])
         _set(params, key, value)
         try:
             validate(params)
