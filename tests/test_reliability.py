@@ -151,6 +151,12 @@ def _experiments():
     return peersim.experiments
 
 
+def _with(change):
+    params = peersim.load_config(["years=1", "output.charts=false"])
+    change(params)
+    return params
+
+
 API_CASES = {
     "load_config(string)": (lambda: peersim.load_config("seed=7"), "['seed=7']"),
     "load_config(config_dirs=string)": (lambda: peersim.load_config([], config_dirs="d"), "config_dirs=['d']"),
@@ -166,6 +172,11 @@ API_CASES = {
     "run(economics=1)": (lambda: peersim.run(["years=1"], economics=1), "economics"),
     "run(a largest seed experiment)": (lambda: peersim.load_config(
         ["experiment=validate", f"seed={LARGEST_SEED - 1}", "experiment.replications=3"]), "experiment.replications=3"),
+    "run(experiment parameters)": (lambda: peersim.run(peersim.load_config(["experiment=validate"])),
+                                   "run_experiment"),
+    "run(infinite value)": (lambda: peersim.run(_with(lambda p: setattr(p.course, "attendance_concentration",
+                                                                      float("inf")))), "finite"),
+    "load_config(['experiment='])": (lambda: peersim.load_config(["experiment="]), "choose one of"),
     "run_experiment(None)": (lambda: _experiments().run_experiment(None), "name"),
     "run_experiment(overrides=string)": (lambda: _experiments().run_experiment("validate", "seed=1"), "['seed=1']"),
     "run_experiment(outdir=None)": (lambda: _experiments().run_experiment("validate", [], None), "outdir"),
@@ -179,6 +190,14 @@ def test_the_api_refuses_wrong_arguments_with_one_line(case):
         call()
     line = str(refused.value)
     assert words in line and "\n" not in line, line
+
+
+def test_a_numpy_integer_seed_set_in_python_runs_as_the_same_int():
+    import numpy as np
+
+    a = peersim.run(_with(lambda p: setattr(p, "seed", np.int64(3))))
+    b = peersim.run(_with(lambda p: setattr(p, "seed", 3)))
+    assert a.summary["citizens_referred"] == b.summary["citizens_referred"]
 
 
 def test_run_result_write_refuses_a_wrong_folder_with_one_line(tmp_path):

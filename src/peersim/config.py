@@ -206,7 +206,7 @@ def explain(exc: BaseException) -> str:
                 "(it loads them) or import peersim.experiments first")
     if isinstance(exc, MissingConfigException) or "Could not find" in str(exc):
         text = str(exc)
-        m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
+        m = re.search(r"Could not find '([\w/]+)/([^']*)'", text)
         if m:
             group, option = m.group(1), m.group(2)
             if group == "calibrated":  # fits written by experiment=calibrate live in its run folder

@@ -84,6 +84,9 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
         params = load_config(override_list(params, "run"))
     else:  # values set in Python after load_config: the same checks as the command line's
         validate(resolve_shared_with(params))
+    if params.experiment is not None:  # run() is one simulation; an experiment is many
+        raise ConfigError("run: these parameters select an experiment; run it with "
+                          "peersim.experiments.run_experiment(<name>, overrides, outdir), or set params.experiment = None")
     model = PeersimModel(params)
     model.run()
     muni_names = [m.name for m in model.municipality_list]
