@@ -112,17 +112,21 @@ def test_interrupts_say_what_was_kept():
     assert stop_line(ZeroDivisionError()) is None  # a bug keeps its traceback
 
 
-def test_a_full_disk_while_writing_a_run_is_one_line(monkeypatch, tmp_path):
+def test_a_full_disk_while_a_run_writes_is_one_line_and_no_traceback(monkeypatch, tmp_path, capsys):
+    """Python gets the OSError with its path (RunResult.write); the command prints one line."""
+    import peersim.cli
     import peersim.simulate as simulate
-
-    result = peersim.run(["years=1", "output.charts=false"])
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "timeseries.csv"))
 
     monkeypatch.setattr(simulate, "write_tables", full)
-    with pytest.raises(ConfigError, match="disk is full"):
-        result.write(tmp_path / "run")
+    monkeypatch.setattr(sys, "argv", ["peersim", "years=1", "output.charts=false", f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(SystemExit) as stopped:
+        peersim.cli.main()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stopped.value.code == 1
+    assert len(err) == 1 and "timeseries.csv" in err[0] and "disk is full" in err[0], err
 
 
 def test_a_read_only_working_directory_is_one_line(monkeypatch, tmp_path, capsys):
@@ -180,6 +184,7 @@ API_CASES = {
     "run_experiment(None)": (lambda: _experiments().run_experiment(None), "name"),
     "run_experiment(overrides=string)": (lambda: _experiments().run_experiment("validate", "seed=1"), "['seed=1']"),
     "run_experiment(outdir=None)": (lambda: _experiments().run_experiment("validate", [], None), "outdir"),
+    "run_experiment(outdir=7)": (lambda: _experiments().run_experiment("validate", [], 7), "outdir"),
 }
 
 
@@ -205,8 +210,9 @@ def test_run_result_write_refuses_a_wrong_folder_with_one_line(tmp_path):
     with pytest.raises(ConfigError, match="outdir"):
         result.write(None)
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match="is a file|in the way"):
+    with pytest.raises(OSError) as refused:  # Python's own error, with the path
         result.write(tmp_path / "file" / "run")
+    assert "file" in str(refused.value)
     with pytest.raises(ConfigError, match="charts"):
         result.write(tmp_path / "ok", charts="yes")
 

@@ -276,8 +276,10 @@ def _task(cfg) -> None:
         from peersim.lifeline import end_with
         from peersim.sweep import run_job
 
-        owner = int(os.environ.get(_COMMAND_PID_ENV, "0"))
-        if owner and owner != os.getpid():  # a launcher's worker process: end with the command
+        owner = int(os.environ.get(_COMMAND_PID_ENV, "0") or 0)
+        if owner and owner != os.getpid() and os.getppid() == owner:
+            # a launcher's worker process on this machine (joblib's): end with the command; not a
+            # cluster's job, which only inherited the variable (another machine, other processes)
             end_with(owner, death_signal=False)
 
         _quiet_libraries()

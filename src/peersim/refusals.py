@@ -82,6 +82,6 @@ def os_error_line(exc: OSError, doing: str = "cannot write", hint: str = "") -> 
     ``cannot write /proc/x/summary.json: permission denied; choose a folder you may write to``.
     ``hint`` names where the folder is set (e.g. ``hydra.run.dir=<folder>``)."""
     path = exc.filename if exc.filename is not None else ""
-    reason = (exc.strerror or type(exc).__name__).lower()
+    reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
     advice = _ADVICE.get(exc.errno or -1, "choose another folder")
     return f"{doing} {path}: {reason}; {advice}{f' ({hint})' if hint else ''}".replace(" :", ":")

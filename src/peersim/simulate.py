@@ -24,7 +24,7 @@ from peersim.economics import evaluate
 from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
-from peersim.refusals import folder, os_error_line, override_list
+from peersim.refusals import folder, override_list
 from peersim.reporting import summarize
 from peersim.validation import ConfigError
 
@@ -41,16 +41,12 @@ class RunResult:
 
     def write(self, outdir: str | os.PathLike, *, charts: bool | None = None) -> Path:
         """Write the run's files into ``outdir``; ``summary.json`` comes last, so a folder
-        without it is an unfinished run, never a result."""
+        without it is an unfinished run, never a result. Arguments of the wrong kind are a
+        ConfigError; a folder that cannot be written raises Python's own OSError (with its path),
+        which the ``peersim`` command prints as one line."""
         outdir = folder(outdir, "RunResult.write")
         if charts is not None and not isinstance(charts, bool):
             raise ConfigError(f"RunResult.write: charts must be True, False or None, got {charts!r}")
-        try:
-            return self._write(outdir, charts)
-        except OSError as exc:
-            raise ConfigError(os_error_line(exc)) from None
-
-    def _write(self, outdir: Path, charts: bool | None) -> Path:
         out = begin_result(outdir, "summary.json")
         write_tables(out, {"timeseries": self.timeseries, "citizens": self.citizens,
                            "volunteers": self.volunteers, "courses": self.courses, **self.extra_tables},

@@ -26,7 +26,7 @@ from peersim.config import EXPERIMENT_SCHEMA_GROUP, load_config
 from peersim.experiments import calibrate, compare, sensitivity, validate
 from peersim.experiments.base import Experiment, base_overrides, compose_variant
 from peersim.params import PeersimConfig
-from peersim.refusals import folder, os_error_line, override_list
+from peersim.refusals import folder, override_list
 from peersim.validation import ConfigError
 
 __all__ = ["Experiment", "all_experiments", "base_overrides", "compose_variant", "find", "register_schemas",
@@ -64,10 +64,7 @@ def run_experiment(name: str, overrides: Sequence[str] = (), outdir: str | Path 
     overrides = override_list(overrides, "run_experiment")
     out = folder(outdir, "run_experiment")
     params = load_config([f"experiment={name}", *overrides])
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(os_error_line(exc, "cannot create")) from None
+    out.mkdir(parents=True, exist_ok=True)  # OSError (with the path) if it cannot be made
     return find(params).run(params, base_overrides(overrides), out)
 
 
