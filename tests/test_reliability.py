@@ -55,6 +55,10 @@ CASES = {
     "unquoted_non_ascii_path": (["years=1", "hydra.run.dir=outputs/København_Ø"], 2, ["quote", "København_Ø"]),
     "override_without_value": (["seed"], 2, ["key=value"]),
     "override_without_key": (["=7"], 2, ["needs a key"]),
+    "config_dir_without_a_folder": (["years=1", "--config-dir"], 2, ["--config-dir needs a value"]),
+    "empty_run_folder": (["years=1", "hydra.run.dir="], 2, ["hydra.run.dir is empty"]),
+    "required_key_removed": (["~seed"], 2, ["seed is required"]),
+    "list_given_a_text": (["years=1", "shared_with=kolding"], 2, ["shared_with takes a list"]),
     "largest_seed_of_an_experiment": (["experiment=compare_implementations", f"seed={LARGEST_SEED}",
                                        "experiment.replications=5", "years=1"], 2,
                                       [f"seed={LARGEST_SEED}", "experiment.replications=5"]),
@@ -307,13 +311,17 @@ def test_no_worker_outlives_a_killed_experiment(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
 def test_no_worker_outlives_a_killed_sweep(tmp_path):
-    proc, err = _start(["-m", "years=50", "seed=1,2,3,4", "output.charts=false",
-                        f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path / "cwd")
+    """A worker that is running a job watches the command (one that never got a job idles until
+    joblib's idle timeout ends it: docs/reliability.md), so the sweep is killed while jobs run."""
+    sweep = tmp_path / "sweep"
+    proc, err = _start(["-m", "years=50", "municipality=copenhagen", "seed=1,2,3,4,5,6,7,8", "output.charts=false",
+                        "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path / "cwd")
     end = time.monotonic() + 90
-    while not _workers_of(proc.pid) and time.monotonic() < end:
+    while not (sweep.is_dir() and any(p.is_dir() for p in sweep.iterdir())) and time.monotonic() < end:
         assert proc.poll() is None, "".join(err)[-2000:]
-        time.sleep(0.2)
+        time.sleep(0.1)
     time.sleep(1)
+    assert proc.poll() is None, "the sweep ended before it could be killed"
     proc.kill()
     proc.wait()
     assert _left_after(proc.pid, 5) == [], "sweep workers outlived the killed command by 5 s"

@@ -201,6 +201,12 @@ def precheck(argv: list[str]) -> None:
 
     from peersim.config import apply_overrides, can_apply_overrides, compose_config, explain, to_params
 
+    for i, arg in enumerate(argv):  # Hydra's argparse would print its whole usage
+        if arg in _VALUE_FLAGS and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
+            raise ConfigError(f"{arg} needs a value, e.g. {arg} <{'folder' if arg in ('--config-dir', '-cd', '--config-path', '-cp') else 'value'}>")
+        key, sep, value = arg.lstrip("+").partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and sep and value.strip("'\"") == "":
+            raise ConfigError(f"{key} is empty; give a folder, e.g. {key}=outputs/my_run")
     overrides = _overrides(argv)
     if overrides is None:
         return

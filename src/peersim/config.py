@@ -200,6 +200,9 @@ def explain(exc: BaseException) -> str:
     yaml_line = _yaml_error(exc)
     if yaml_line:
         return yaml_line
+    m = re.search(r"missing \d+ required positional arguments?: '(\w+)'", str(exc))
+    if m:  # ~key removed a key every run needs
+        return f"{m.group(1)} is required: it cannot be removed (~{m.group(1)}); give it a value instead"
     m = re.search(rf"Could not (?:find|load) '/?{EXPERIMENT_SCHEMA_GROUP}/([^']+)'", str(exc))
     if m:
         return (f"experiment={m.group(1)}: the experiments are not loaded; compose with peersim.load_config "
@@ -247,6 +250,8 @@ def explain(exc: BaseException) -> str:
         m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
         if m:
             return f"{key}: expected {m.group(3).lower()}, got '{m.group(1)}'"
+        if "is not a ListConfig" in msg:
+            return f"{key} takes a list in brackets, e.g. {key}=[a,b] (quoted in the shell: '{key}=[a,b]')"
         if "Missing mandatory value" in msg:
             return f"{key}: no value set (it must be set by the scenario or on the command line)"
         return f"{key}: {msg}" if key else msg
