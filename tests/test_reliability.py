@@ -310,6 +310,32 @@ def test_no_worker_outlives_a_killed_experiment(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
+def test_no_worker_outlives_a_sweep_killed_as_its_workers_start(tmp_path):
+    """Workers that never got a job are ended too (peersim.lifeline.reap_when_gone)."""
+    proc, err = _start(["-m", "years=50", "seed=1,2,3,4", "output.charts=false", "hydra.launcher.n_jobs=2",
+                        f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path / "cwd")
+    end = time.monotonic() + 90
+    while not any(p != proc.pid for p in _loky_workers(proc.pid)) and time.monotonic() < end:
+        assert proc.poll() is None, "".join(err)[-2000:]
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert _left_after(proc.pid, 5) == [], "sweep workers outlived the killed command by 5 s"
+
+
+def _loky_workers(pid: int) -> list[int]:
+    out = []
+    for worker in _workers_of(pid):
+        try:
+            if b"loky" in Path(f"/proc/{worker}/cmdline").read_bytes():
+                out.append(worker)
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
 def test_no_worker_outlives_a_killed_sweep(tmp_path):
     """A worker that is running a job watches the command (one that never got a job idles until
     joblib's idle timeout ends it: docs/reliability.md), so the sweep is killed while jobs run."""

@@ -279,10 +279,10 @@ def _task(cfg) -> None:
     if hydra_cfg.mode == RunMode.MULTIRUN:  # skip if done, catch and record a failure (peersim.sweep)
         import os
 
-        from peersim.lifeline import end_with
+        from peersim.lifeline import COMMAND_PID_ENV, end_with
         from peersim.sweep import run_job
 
-        owner = int(os.environ.get(_COMMAND_PID_ENV, "0") or 0)
+        owner = int(os.environ.get(COMMAND_PID_ENV, "0") or 0)
         if owner and owner != os.getpid() and os.getppid() == owner:
             # a launcher's worker process on this machine (joblib's): end with the command; not a
             # cluster's job, which only inherited the variable (another machine, other processes)
@@ -385,20 +385,20 @@ def _trial_lines(s: dict) -> str:
 _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir")
 
 
-_COMMAND_PID_ENV = "PEERSIM_COMMAND_PID"  # the command's process, for a sweep's worker processes to watch
-
-
 def main() -> None:
     """The ``peersim`` command: what stops it (bad input, an unwritable folder, Ctrl-C) is one
     line (:mod:`peersim.cli_errors`); Hydra re-raises its errors to us (``HYDRA_FULL_ERROR``)."""
     import os
 
     from peersim.cli_errors import stop_line
+    from peersim.lifeline import COMMAND_PID_ENV, reap_when_gone
 
     argv = sys.argv[1:]
     own_full_error = "HYDRA_FULL_ERROR" not in os.environ
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")
-    os.environ[_COMMAND_PID_ENV] = str(os.getpid())
+    os.environ[COMMAND_PID_ENV] = str(os.getpid())  # a sweep's worker processes watch the command
+    if any(a in ("-m", "--multirun") for a in argv):
+        reap_when_gone()  # and a joblib worker that never got a job is ended when the command ends
     try:
         _main()
     except (Exception, KeyboardInterrupt) as exc:

@@ -12,6 +12,10 @@ out-of-memory kill) nothing tells them, and they would simulate on for minutes. 
 
 A worker also ignores Ctrl-C (SIGINT, which a terminal sends to the whole process group): the
 command handles it, ends the workers and says what it kept (:class:`Interrupted`).
+
+A sweep's joblib worker that has not yet got a job runs no peersim code, so it cannot watch; for
+those, :func:`reap_when_gone` starts a small process (Linux) that waits for the command to end and
+then ends the command's joblib workers left behind.
 """
 
 from __future__ import annotations
@@ -82,3 +86,44 @@ def end_with(owner: int | None = None, *, ignore_interrupt: bool = True, death_s
                 os._exit(1)
 
     threading.Thread(target=watch, name="peersim-lifeline", daemon=True).start()
+
+
+COMMAND_PID_ENV = "PEERSIM_COMMAND_PID"  # set by the peersim command; its worker processes inherit it
+_REAPER = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+sys.stdin.buffer.read()  # until the command ends: its end of the pipe closes
+marker = b"PEERSIM_COMMAND_PID=" + sys.argv[1].encode()
+for entry in os.listdir("/proc"):
+    if not entry.isdigit() or int(entry) == os.getpid():
+        continue
+    try:
+        with open(f"/proc/{entry}/environ", "rb") as f:
+            env = f.read().split(b"\\0")
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            cmd = f.read()
+    except OSError:
+        continue
+    if marker in env and b"joblib.externals.loky" in cmd:
+        try:
+            os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass
+"""
+_reaper = None
+
+
+def reap_when_gone() -> None:
+    """Start, once per command, the process that ends the command's joblib workers when the
+    command has ended (also after ``kill -9``): those whose environment holds this process's
+    :data:`COMMAND_PID_ENV` and whose command line is joblib's worker. Linux only (``/proc``)."""
+    global _reaper
+    if _reaper is not None or not os.path.isdir("/proc") or os.environ.get(COMMAND_PID_ENV) != str(os.getpid()):
+        return
+    import subprocess
+
+    try:
+        _reaper = subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid())], stdin=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:  # pragma: no cover - cannot start a process: the watchdog threads remain
+        _reaper = None
