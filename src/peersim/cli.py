@@ -201,12 +201,9 @@ def precheck(argv: list[str]) -> None:
 
     from peersim.config import apply_overrides, can_apply_overrides, compose_config, explain, to_params
 
-    for i, arg in enumerate(argv):  # Hydra's argparse would print its whole usage
-        if arg in _VALUE_FLAGS and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
-            raise ConfigError(f"{arg} needs a value, e.g. {arg} <{'folder' if arg in ('--config-dir', '-cd', '--config-path', '-cp') else 'value'}>")
-        key, sep, value = arg.lstrip("+").partition("=")
-        if key in ("hydra.run.dir", "hydra.sweep.dir") and sep and value.strip("'\"") == "":
-            raise ConfigError(f"{key} is empty; give a folder, e.g. {key}=outputs/my_run")
+    from peersim.cli_errors import check_flags
+
+    check_flags(argv, _VALUE_FLAGS)
     overrides = _overrides(argv)
     if overrides is None:
         return
@@ -386,31 +383,10 @@ _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-c
 
 
 def main() -> None:
-    """The ``peersim`` command: what stops it (bad input, an unwritable folder, Ctrl-C) is one
-    line (:mod:`peersim.cli_errors`); Hydra re-raises its errors to us (``HYDRA_FULL_ERROR``)."""
-    import os
+    """The ``peersim`` command; what stops it is one line (:func:`peersim.cli_errors.as_command`)."""
+    from peersim.cli_errors import as_command
 
-    from peersim.cli_errors import stop_line
-    from peersim.lifeline import COMMAND_PID_ENV, reap_when_gone
-
-    argv = sys.argv[1:]
-    own_full_error = "HYDRA_FULL_ERROR" not in os.environ
-    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
-    os.environ[COMMAND_PID_ENV] = str(os.getpid())  # a sweep's worker processes watch the command
-    if any(a in ("-m", "--multirun") for a in argv):
-        reap_when_gone()  # and a joblib worker that never got a job is ended when the command ends
-    try:
-        _main()
-    except (Exception, KeyboardInterrupt) as exc:
-        stop = stop_line(exc, multirun=any(a in ("-m", "--multirun") for a in argv),
-                         experiment=any(a.lstrip("+").startswith("experiment=") for a in argv))
-        if stop is None or not own_full_error and not isinstance(exc, KeyboardInterrupt | ConfigError):
-            raise
-        print(stop[0], file=sys.stderr)
-        sys.exit(stop[1])
-    finally:
-        if own_full_error:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
+    as_command(_main, sys.argv[1:])
 
 
 def _main() -> None:

@@ -1,6 +1,7 @@
 """How the ``peersim`` command ends when something stops it: one line, never a traceback.
 
-:func:`stop_line` turns what stopped a command into the line it prints (``peersim: error: ...``
+:func:`as_command` runs the command's body and prints that line; :func:`check_flags` refuses
+what Hydra's own argument parser would answer with its whole usage. :func:`stop_line` turns what stopped a command into the line it prints (``peersim: error: ...``
 or ``peersim: interrupted ...``) and its exit code: bad input (:class:`ConfigError`, Hydra's and
 OmegaConf's errors: 2), a folder that cannot be written (permissions, a read-only or full disk: 1),
 Ctrl-C (130, saying what was kept). Anything else is a bug in peersim and keeps its traceback.
@@ -8,7 +9,11 @@ Ctrl-C (130, saying what was kept). Anything else is a bug in peersim and keeps 
 
 from __future__ import annotations
 
-from peersim.lifeline import Interrupted
+import os
+import sys
+from collections.abc import Callable, Collection
+
+from peersim.lifeline import COMMAND_PID_ENV, Interrupted, reap_when_gone
 from peersim.refusals import os_error_line
 from peersim.validation import ConfigError
 
@@ -52,3 +57,39 @@ def stop_line(exc: BaseException, *, multirun: bool = False, experiment: bool = 
 
         return f"peersim: error: {explain(exc)}", EXIT_BAD_INPUT
     return None
+
+
+def check_flags(argv: list[str], value_flags: Collection[str]) -> None:
+    """A flag that takes a value given none, an empty run or sweep folder: ConfigError."""
+    folders = ("--config-dir", "-cd", "--config-path", "-cp")
+    for i, arg in enumerate(argv):
+        if arg in value_flags and (i + 1 == len(argv) or argv[i + 1].startswith("-")):
+            raise ConfigError(f"{arg} needs a value, e.g. {arg} <{'folder' if arg in folders else 'value'}>")
+        key, sep, value = arg.lstrip("+").partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and sep and value.strip("'\"") == "":
+            raise ConfigError(f"{key} is empty; give a folder, e.g. {key}=outputs/my_run")
+
+
+def as_command(body: Callable[[], None], argv: list[str]) -> None:
+    """Run the command's ``body``; what stops it is printed as one line with its exit code
+    (:func:`stop_line`). Hydra re-raises its errors to us (``HYDRA_FULL_ERROR``) unless the user
+    set that variable (then only peersim's own refusals and Ctrl-C are one line). A sweep's
+    worker processes watch the command (``PEERSIM_COMMAND_PID``; :mod:`peersim.lifeline`)."""
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    own_full_error = "HYDRA_FULL_ERROR" not in os.environ
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    os.environ[COMMAND_PID_ENV] = str(os.getpid())
+    if multirun:
+        reap_when_gone()  # a joblib worker that never got a job is ended when the command ends
+    try:
+        body()
+    except (Exception, KeyboardInterrupt) as exc:
+        stop = stop_line(exc, multirun=multirun,
+                         experiment=any(a.lstrip("+").startswith("experiment=") for a in argv))
+        if stop is None or not own_full_error and not isinstance(exc, KeyboardInterrupt | ConfigError):
+            raise
+        print(stop[0], file=sys.stderr)
+        sys.exit(stop[1])
+    finally:
+        if own_full_error:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
