@@ -274,16 +274,10 @@ def _task(cfg) -> None:
     out = Path(hydra_cfg.runtime.output_dir)
     task_overrides = list(hydra_cfg.overrides.task)
     if hydra_cfg.mode == RunMode.MULTIRUN:  # skip if done, catch and record a failure (peersim.sweep)
-        import os
-
-        from peersim.lifeline import COMMAND_PID_ENV, end_with
+        from peersim.lifeline import end_with_command
         from peersim.sweep import run_job
 
-        owner = int(os.environ.get(COMMAND_PID_ENV, "0") or 0)
-        if owner and owner != os.getpid() and os.getppid() == owner:
-            # a launcher's worker process on this machine (joblib's): end with the command; not a
-            # cluster's job, which only inherited the variable (another machine, other processes)
-            end_with(owner, death_signal=False)
+        end_with_command()  # in a joblib worker: end when the command is killed
 
         _quiet_libraries()
         run_job(out, lambda: to_params(cfg), task_overrides, _run_one)

@@ -89,6 +89,14 @@ def end_with(owner: int | None = None, *, ignore_interrupt: bool = True, death_s
 
 
 COMMAND_PID_ENV = "PEERSIM_COMMAND_PID"  # set by the peersim command; its worker processes inherit it
+
+
+def end_with_command() -> None:
+    """In a sweep's worker process on this machine (joblib's: its parent is the command), end with
+    the command; not in a cluster's job, which only inherited the variable (another machine)."""
+    owner = int(os.environ.get(COMMAND_PID_ENV, "0") or 0)
+    if owner and owner != os.getpid() and os.getppid() == owner:
+        end_with(owner, death_signal=False)
 _REAPER = """
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
