@@ -28,7 +28,7 @@ _VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", 
                 "--package", "-p", "--experimental-rerun"}
 _SPECIAL_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
                   "--shell-completion", "-sc", "--resolve", "--config-path", "-cp",
-                  "--config-name", "-cn", "--experimental-rerun"}
+                  "--experimental-rerun"}
 
 
 def _overrides(argv: list[str]) -> list[str] | None:
@@ -48,6 +48,17 @@ def _overrides(argv: list[str]) -> list[str] | None:
             continue
         out.append(arg)
     return out
+
+
+def _config_name(argv: list[str]) -> str:
+    """The primary config of the command line (``--config-name``/``-cn``), by default ``config``."""
+    name = "config"
+    for i, arg in enumerate(argv):
+        if arg in ("--config-name", "-cn") and i + 1 < len(argv):
+            name = argv[i + 1]
+        elif arg.startswith(("--config-name=", "-cn=")):
+            name = arg.split("=", 1)[1]
+    return name.removesuffix(".yaml")
 
 
 def config_dirs(argv: list[str]) -> list[str]:
@@ -194,6 +205,9 @@ def precheck(argv: list[str]) -> None:
 
     from peersim.config import apply_overrides, can_apply_overrides, compose_config, explain, to_params
 
+    from peersim.cli_errors import check_flags
+
+    check_flags(argv, _VALUE_FLAGS)
     overrides = _overrides(argv)
     if overrides is None:
         return
@@ -204,7 +218,8 @@ def precheck(argv: list[str]) -> None:
     except ConfigError:
         raise
     except Exception as exc:  # the override grammar
-        raise ConfigError(f"cannot read the command line: {explain(exc)}") from None
+        line = explain(exc)
+        raise ConfigError(line if line.startswith("cannot read") else f"cannot read the command line: {line}") from None
     launcher = [o for o in overrides if _is_launcher_override(o)]
     if launcher:
         from peersim.sweep import launcher_options
@@ -215,7 +230,8 @@ def precheck(argv: list[str]) -> None:
                 raise ConfigError(f"hydra/launcher={value}: unknown launcher; choose one of: {', '.join(options)}")
     # the launcher's and the sweep folder's settings are checked once, with the first job
     model = [o for o in base if not _is_hydra_override(o)]
-    cfg = compose_config(model + launcher, config_dirs=dirs, return_hydra_config=bool(sweeps))
+    name = _config_name(argv)
+    cfg = compose_config(model + launcher, config_dirs=dirs, return_hydra_config=bool(sweeps), config_name=name)
     groups: set[str] | None = set()
     if "hydra" in cfg:
         groups = _group_names(dict(cfg.hydra.runtime.choices), dirs)
@@ -236,7 +252,7 @@ def precheck(argv: list[str]) -> None:
         for alt in alternatives[1:]:
             candidate = [*base[:pos], alt, *base[pos + 1:]]
             model = [o for o in candidate if not _is_hydra_override(o)]
-            to_params(compose_config(model, config_dirs=dirs))
+            to_params(compose_config(model, config_dirs=dirs, config_name=name))
 
 
 def _check_run_dir(overrides: list[str], params) -> None:
@@ -275,7 +291,10 @@ def _record_failure(out: Path, exc: BaseException) -> None:
     from peersim.folders import FolderInUse, failure_text, one_line, record_failure
 
     if not isinstance(exc, FolderInUse) and out.is_dir():
-        record_failure(out, failure_text(exc, one_line(exc), f"folder: {out}\n\n"))
+        try:
+            record_failure(out, failure_text(exc, one_line(exc), f"folder: {out}\n\n"))
+        except OSError:  # the folder cannot be written (the error being reported may say so)
+            pass
 
 
 def _is_launcher_override(override: str) -> bool:
@@ -303,7 +322,10 @@ def _task(cfg) -> None:
     out = Path(hydra_cfg.runtime.output_dir)
     task_overrides = list(hydra_cfg.overrides.task)
     if hydra_cfg.mode == RunMode.MULTIRUN:  # skip if done, catch and record a failure (peersim.sweep)
+        from peersim.lifeline import end_with_command
         from peersim.sweep import run_job
+
+        end_with_command()  # in a joblib worker: end when the command is killed
 
         _quiet_libraries()
         run_job(out, lambda: to_params(cfg), task_overrides, _run_one)
@@ -314,11 +336,14 @@ def _task(cfg) -> None:
         _start_run_folder(out, params)
         # experiments check their own inputs (e.g. every drawn parameter set) before simulating
         _run_one(params, out, task_overrides)
-    except ConfigError as exc:
-        print(f"peersim: error: {exc}", file=sys.stderr)
+    except (ConfigError, OSError) as exc:  # one line (peersim.cli_errors), not Hydra's report
+        from peersim.cli_errors import stop_line
+
+        line, code = stop_line(exc) or (f"peersim: error: {exc}", 1)
+        print(line, file=sys.stderr)
         _discard_unfinished(out, f"{hydra_cfg.job.name}.log")
         _record_failure(out, exc)
-        sys.exit(2)
+        sys.exit(code)
     except (Exception, KeyboardInterrupt) as exc:
         _record_failure(out, exc)
         raise
@@ -429,15 +454,18 @@ _RUN_FLAGS = ("-r", "--run", "-cp", "--config-path", "-cn", "--config-name", "-c
 
 
 def main() -> None:
+    """The ``peersim`` command; what stops it is one line (:func:`peersim.cli_errors.as_command`)."""
+    from peersim.cli_errors import as_command
+
+    as_command(_main, sys.argv[1:])
+
+
+def _main() -> None:
     import peersim.experiments  # noqa: F401  (registers the experiments' schemas with Hydra)
     from peersim.config import experiment_override
 
     sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]
-    try:
-        precheck(argv)
-    except ConfigError as exc:
-        print(f"peersim: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    precheck(argv)  # ConfigError: one line, exit code 2 (main)
     _export_config_dirs(argv)
 
     import hydra

@@ -19,11 +19,12 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
-from hydra.errors import ConfigCompositionException, MissingConfigException
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from peersim.params import MunicipalityParams, PeersimConfig, validate
+from peersim.refusals import folder_list, override_list
 from peersim.validation import ConfigError, unknown_key_message
 
 SCHEMA_NAME = "peersim_schema"
@@ -163,17 +164,52 @@ MOVED_KEYS = {  # keys that were replaced: what to write instead
 }
 
 
+def _override_parse_error(exc: OverrideParseException) -> str:
+    """One line for an override Hydra's grammar cannot read: what to write instead."""
+    text = str(exc.override)
+    if "=" not in text.lstrip("+~"):
+        return f"cannot read '{text}': an override is key=value, e.g. seed=7 (or +key=value, ~key)"
+    key, _, value = text.partition("=")
+    if not text.isascii() or re.search(r"[\s()\[\]{}'\"\\,:$]", value):
+        return (f"cannot read '{text}': quote a value with non-ASCII letters, spaces or special characters, "
+                f"e.g. \"{key}='{value}'\" (the outer quotes are for the shell)")
+    detail = next((line.strip() for line in str(exc).splitlines()[1:2]), "")
+    return f"cannot read '{text}'{': ' + detail if detail else ''}; see docs/sweeps.md for the override grammar"
+
+
+def _yaml_error(exc: BaseException) -> str | None:
+    """One line for a YAML file that cannot be read (its path, line and problem), or None."""
+    import yaml
+
+    while exc is not None and not isinstance(exc, yaml.YAMLError):
+        exc = exc.__cause__ or exc.__context__
+    if exc is None:
+        return None
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "a YAML file"
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"cannot read {where}: {problem}; fix the YAML there (a missing ']', '}}' or quote, or a stray ':')"
+
+
 def explain(exc: BaseException) -> str:
     """One line that names the key and what is allowed, from a Hydra/OmegaConf error."""
     if isinstance(exc, ConfigError):
         return str(exc)
+    if isinstance(exc, OverrideParseException):
+        return _override_parse_error(exc)
+    yaml_line = _yaml_error(exc)
+    if yaml_line:
+        return yaml_line
+    m = re.search(r"missing \d+ required positional arguments?: '(\w+)'", str(exc))
+    if m:  # ~key removed a key every run needs
+        return f"{m.group(1)} is required: it cannot be removed (~{m.group(1)}); give it a value instead"
     m = re.search(rf"Could not (?:find|load) '/?{EXPERIMENT_SCHEMA_GROUP}/([^']+)'", str(exc))
     if m:
         return (f"experiment={m.group(1)}: the experiments are not loaded; compose with peersim.load_config "
                 "(it loads them) or import peersim.experiments first")
     if isinstance(exc, MissingConfigException) or "Could not find" in str(exc):
         text = str(exc)
-        m = re.search(r"Could not find '([\w/]+)/([^']+)'", text)
+        m = re.search(r"Could not find '([\w/]+)/([^']*)'", text)
         if m:
             group, option = m.group(1), m.group(2)
             if group == "calibrated":  # fits written by experiment=calibrate live in its run folder
@@ -207,10 +243,15 @@ def explain(exc: BaseException) -> str:
             if own is not None:  # the chosen experiment's own options, not every experiment's
                 fields = [f.name for f in dataclasses.fields(own[1])]
                 where = f"experiment (experiment={own[0]})"
+            if key.rsplit(".", 1)[-1] in fields:  # a schema key the composed config lacks: not peersim's config
+                return (f"'{key}' is not in the configuration: it does not build on conf/config.yaml; start it "
+                        "with 'defaults: [config, _self_]' or drop --config-name")
             return unknown_key_message(key, fields, where)
         m = re.search(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)", msg)
         if m:
             return f"{key}: expected {m.group(3).lower()}, got '{m.group(1)}'"
+        if "is not a ListConfig" in msg:
+            return f"{key} takes a list in brackets, e.g. {key}=[a,b] (quoted in the shell: '{key}=[a,b]')"
         if "Missing mandatory value" in msg:
             return f"{key}: no value set (it must be set by the scenario or on the command line)"
         return f"{key}: {msg}" if key else msg
@@ -232,7 +273,9 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
         obj = OmegaConf.to_object(cfg)
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from None
-    assert isinstance(obj, PeersimConfig)
+    if not isinstance(obj, PeersimConfig):  # a --config-name of a config that does not build on conf/config.yaml
+        raise ConfigError("the configuration is not a peersim configuration (it does not build on conf/config.yaml); "
+                          "start it with 'defaults: [config, _self_]' or drop --config-name")
     resolve_shared_with(obj)
     return validate(obj)
 
@@ -301,16 +344,47 @@ def experiment_override(override: str) -> str:
     return override[1:] if override.startswith("+experiment=") else override
 
 
+def check_config_dirs(entries: Sequence[str], config_name: str = "config") -> None:
+    """Refuse, with one line, an extra config folder that does not exist, and one holding a
+    ``<config_name>.yaml`` that peersim's own ``conf/`` would hide (Hydra searches ``conf/`` first,
+    so such a file was silently ignored)."""
+    for entry in entries:
+        if not entry.startswith("file://"):
+            continue
+        folder = Path(entry.removeprefix("file://"))
+        if not folder.is_dir():
+            raise ConfigError(f"config folder {folder} does not exist; give a folder that holds calibrated/<name>.yaml "
+                              "(--config-dir <folder>; Python: config_dirs=[folder])")
+        if (folder / f"{config_name}.yaml").is_file() and (conf_dir() / f"{config_name}.yaml").is_file():
+            raise ConfigError(
+                f"{folder / (config_name + '.yaml')} would be ignored: peersim's own conf/{config_name}.yaml comes "
+                f"first; rename it and select it with --config-name <name> (starting it with 'defaults: [config, "
+                "_self_]'), or give its values as overrides")
+
+
 def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool = False,
-                   config_dirs: Sequence[str | Path] = ()) -> DictConfig:
+                   config_dirs: Sequence[str | Path] = (), config_name: str = "config") -> DictConfig:
     """Compose ``conf/`` with Hydra-style overrides, e.g. ``["scenario=partnership", "seed=7"]``;
-    ``config_dirs`` (and ``$PEERSIM_CONFIG_DIRS``) are searched too, e.g. for ``+calibrated=<name>``."""
+    ``config_dirs`` (and ``$PEERSIM_CONFIG_DIRS``) are searched too, e.g. for ``+calibrated=<name>``;
+    ``config_name``: the primary config (``--config-name``), by default ``conf/config.yaml``."""
     register_schema()
     overrides = [experiment_override(o) for o in overrides]
+    for o in overrides:
+        if "=" in o and not o.lstrip("+~").split("=", 1)[0]:
+            raise ConfigError(f"'{o}': an override needs a key, e.g. seed=7")
     gh = GlobalHydra.instance()
     if gh.is_initialized():
         gh.clear()
     extra = search_dirs(config_dirs)
+    check_config_dirs(extra, config_name)
+    primary = conf_dir()
+    if not (primary / f"{config_name}.yaml").is_file():  # --config-name of a config in an extra folder
+        found = [Path(e.removeprefix("file://")) for e in extra if e.startswith("file://")]
+        found = [f for f in found if (f / f"{config_name}.yaml").is_file()]
+        if not found:
+            raise ConfigError(f"--config-name {config_name}: no {config_name}.yaml in conf/ or the extra config "
+                              "folders; give its folder with --config-dir <folder>")
+        primary, extra = found[0], ["file://" + str(conf_dir()), *extra]
     if extra:
         quoted = ",".join("'" + e.replace("\\", "\\\\").replace("'", "\\'") + "'" for e in extra)
         overrides = [*overrides, f"hydra.searchpath=[{quoted}]"]
@@ -319,9 +393,9 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
     if shared_part:
         raise ConfigError(shared_part)
     try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+        with initialize_config_dir(config_dir=str(primary), version_base=None):
             return compose(
-                "config", overrides=list(overrides), return_hydra_config=return_hydra_config
+                config_name, overrides=list(overrides), return_hydra_config=return_hydra_config
             )
     except Exception as exc:
         raise _as_config_error(exc, overrides) or exc from None
@@ -330,6 +404,8 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
 def _as_config_error(exc: Exception, overrides: Sequence[str]) -> ConfigError | None:
     """The one-line error for an error Hydra or OmegaConf raised on the command line (an unknown
     option, a wrong type, the override grammar), or None if it is not one (a bug: re-raised)."""
+    if _yaml_error(exc):
+        return ConfigError(_yaml_error(exc))
     if isinstance(exc, ConfigCompositionException | MissingConfigException | OmegaConfBaseException) or (
             type(exc).__module__.startswith(("hydra", "omegaconf"))):
         return ConfigError(explain(exc))
@@ -389,7 +465,10 @@ def apply_overrides(cfg: DictConfig, overrides: Sequence[str]) -> None:
 
 def load_config(overrides: Sequence[str] = (), *, config_dirs: Sequence[str | Path] = ()) -> PeersimConfig:
     """Compose and validate: the Python API's way to build a run's parameters
-    (``config_dirs``: extra config folders, e.g. a calibration run folder for ``+calibrated=fit``)."""
+    (``config_dirs``: extra config folders, e.g. a calibration run folder for ``+calibrated=fit``).
+    Arguments of the wrong kind (a string instead of a list, ``[7]``) are refused with one line."""
+    overrides = override_list(overrides, "load_config")
+    config_dirs = folder_list(config_dirs, "load_config")
     return to_params(compose_config(overrides, config_dirs=config_dirs))
 
 

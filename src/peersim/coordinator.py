@@ -264,8 +264,10 @@ class Coordinator(Agent):
         if self.campaign_hours >= cp.hours_per_recruitment_campaign - 1e-9:
             self.campaign_hours = None
             applicants = int(model.streams["volunteers"].poisson(cp.recruits_per_campaign_mean))
-            # take on no more than the shortfall (allowing for training dropout)
-            room = math.ceil(max(shortfall, 0) / (1.0 - model.p.volunteers.training_dropout_share))
+            # take on no more than the shortfall (allowing for training dropout); if every trainee
+            # drops out (training_dropout_share=1) no number covers it: take every applicant
+            keep = 1.0 - model.p.volunteers.training_dropout_share
+            room = math.ceil(max(shortfall, 0) / keep) if keep > 0 else applicants
             model.recruit(self, min(applicants, room))
 
     def _intro_meetings(self, week: int) -> None:

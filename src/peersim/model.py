@@ -82,7 +82,7 @@ class PeersimModel(mesa.Model):
     """
 
     def __init__(self, params: PeersimConfig, *, make_agents: bool = True) -> None:
-        super().__init__(rng=params.seed)
+        super().__init__(rng=int(params.seed))  # a numpy integer set in Python, too
         self._mesa_step, self.step = self.step, self._mesa_step_within_horizon
         self.p = params
         self.weeks = params.weeks

@@ -25,6 +25,7 @@ from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YE
 SHARE = between(0.0, 1.0)
 NONNEG = between(0.0, None)
 POSITIVE_INT = between(1, None)
+SEED_MAX = 2**63 - 1  # the largest seed (numpy's SeedSequence takes any; a stored int64 column does not)
 
 
 @dataclass
@@ -275,7 +276,7 @@ class UncertaintyParams:
 class PeersimConfig:
     """The root of a composed peersim configuration."""
 
-    seed: int = field(metadata=between(0, 2**63 - 1))
+    seed: int = field(metadata=between(0, SEED_MAX))
     years: int = field(metadata=between(1, 50))
     scenario: ScenarioParams
     municipality: MunicipalityParams
@@ -347,6 +348,7 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"choose from: {', '.join(names)}"
         )
     _check_uncertainty(cfg)
+    _check_experiment_seeds(cfg)
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:
@@ -355,6 +357,20 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
             f"must sum to 1, got {total:.4g}"
         )
     return cfg
+
+
+def _check_experiment_seeds(cfg: PeersimConfig) -> None:
+    """An experiment runs the seeds ``seed``, ``seed + 1``, ...: the last one must be a seed too.
+    Its schema says how many it uses, and set by what, with ``seeds_used() -> (count, keys)``;
+    the refusal names what the user typed, before any run."""
+    seeds_used = getattr(cfg.experiment, "seeds_used", None)
+    if not callable(seeds_used):
+        return
+    count, keys = seeds_used()
+    if count > 1 and cfg.seed > SEED_MAX - (count - 1):
+        raise ConfigError(
+            f"seed={cfg.seed} with {keys} needs the seeds {cfg.seed} to seed + {count - 1}, past the largest "
+            f"seed {SEED_MAX}; choose seed <= {SEED_MAX - (count - 1)} or fewer replications")
 
 
 def _check_uncertainty(cfg: PeersimConfig) -> None:

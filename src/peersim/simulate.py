@@ -25,7 +25,9 @@ from peersim.folders import check_run_folder, clear_results
 from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, validate
+from peersim.refusals import folder, override_list
 from peersim.reporting import summarize
+from peersim.validation import ConfigError
 
 
 @dataclass
@@ -41,13 +43,19 @@ class RunResult:
     def write(self, outdir: str | os.PathLike, *, charts: bool | None = None,
               overwrite: bool | None = None) -> Path:
         """Write the run's files into ``outdir``; ``summary.json`` comes last, so a folder
-        without it is an unfinished run, never a result.
+        without it is an unfinished run, never a result. Arguments of the wrong kind are a
+        ConfigError; a folder that cannot be written raises Python's own OSError (with its path),
+        which the ``peersim`` command prints as one line.
 
         A folder holding another run's results (another configuration's ``summary.json``, an
         experiment's report, tables or charts of an unfinished run) raises ConfigError before
         anything is written, unless ``overwrite`` (default ``params.output.overwrite``) allows
         replacing them; the folder's earlier result files are removed first either way, so it
         never mixes two runs (:mod:`peersim.folders`)."""
+        outdir = folder(outdir, "RunResult.write")
+        for name, value in (("charts", charts), ("overwrite", overwrite)):
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(f"RunResult.write: {name} must be True, False or None, got {value!r}")
         check_run_folder(outdir, self.summary.get("config_hash"), key="outdir",
                          overwrite=self.params.output.overwrite if overwrite is None else overwrite,
                          how="pass overwrite=True (or set output.overwrite)")
@@ -76,10 +84,18 @@ def run(params: PeersimConfig | Sequence[str] = (), *, economics: bool = True) -
 
     ``economics=False`` skips the economics layer (no economic keys or tables), for replication
     loops that need only the model's figures: it costs about as much as the simulation itself."""
+    if not isinstance(economics, bool):
+        raise ConfigError(f"run: economics must be True or False, got {economics!r}")
     if not isinstance(params, PeersimConfig):
-        params = load_config(list(params))
+        if params is None or isinstance(params, str | bytes) or not isinstance(params, Sequence):
+            raise ConfigError("run: pass a PeersimConfig (from peersim.load_config) or a list of overrides, "
+                              f"e.g. run(['seed=7']), got {params!r:.60} ({type(params).__name__})")
+        params = load_config(override_list(params, "run"))
     else:  # values set in Python after load_config: the same checks as the command line's
         validate(resolve_shared_with(params))
+    if params.experiment is not None:  # run() is one simulation; an experiment is many
+        raise ConfigError("run: these parameters select an experiment; run it with "
+                          "peersim.experiments.run_experiment(<name>, overrides, outdir), or set params.experiment = None")
     model = PeersimModel(params)
     model.run()
     muni_names = [m.name for m in model.municipality_list]

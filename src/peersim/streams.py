@@ -39,7 +39,7 @@ def _key(name: str) -> int:
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
     """One independent numpy Generator per stream name, reproducible from ``seed``."""
     return {
-        name: np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_key(name),)))
+        name: np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(_key(name),)))
         for name in STREAMS
     }
 
@@ -51,4 +51,4 @@ def substream(seed: int, name: str, index: int) -> np.random.Generator:
     by accident (the named streams are declared in :data:`STREAMS` for the same reason)."""
     if name not in BLOCK_STREAMS:
         raise ValueError(f"{name!r} is not a block stream; declared: {', '.join(BLOCK_STREAMS)}")
-    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(_key(name), index)))
+    return np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(_key(name), index)))

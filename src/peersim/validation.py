@@ -48,6 +48,8 @@ def _check_field(path: str, value: Any, meta: dict[str, Any]) -> None:
         return
     if value != value:  # NaN
         raise ConfigError(f"{path} must be a number, got NaN")
+    if value in (float("inf"), float("-inf")):  # a count or a rate cannot be infinite
+        raise ConfigError(f"{path} must be a finite number, got {value}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         if lo is not None and hi is not None:
             rng = f"between {lo} and {hi}"

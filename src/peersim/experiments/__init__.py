@@ -26,6 +26,7 @@ from peersim.config import EXPERIMENT_SCHEMA_GROUP, load_config
 from peersim.experiments import calibrate, compare, sensitivity, validate
 from peersim.experiments.base import Experiment, base_overrides, compose_variant
 from peersim.params import PeersimConfig
+from peersim.refusals import folder, override_list
 from peersim.validation import ConfigError
 
 __all__ = ["Experiment", "all_experiments", "base_overrides", "compose_variant", "find", "register_schemas",
@@ -57,9 +58,13 @@ def find(params: PeersimConfig) -> Experiment:
 
 def run_experiment(name: str, overrides: Sequence[str] = (), outdir: str | Path = ".") -> Any:
     """The Python API of ``peersim experiment=<name> <overrides>``, writing into ``outdir``."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"run_experiment: name must be an experiment's name, e.g. 'validate'; choose one of: "
+                          f"{', '.join(_EXPERIMENTS)}; got {name!r}")
+    overrides = override_list(overrides, "run_experiment")
+    out = folder(outdir, "run_experiment")
     params = load_config([f"experiment={name}", *overrides])
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)  # OSError (with the path) if it cannot be made
     return find(params).run(params, base_overrides(overrides), out)
 
 

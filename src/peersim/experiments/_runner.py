@@ -4,7 +4,9 @@ Hydra costs ~0.1 s a job and ~1.2 s to start a joblib pool, so an experiment run
 replications inside one job: :func:`run_many` takes a list of validated configurations and
 returns one summary row per configuration, in order, using ``n_jobs`` worker processes
 (:func:`run_many_timed` also returns the CPU time the runs took, workers included).
-Progress (runs done, rate, time left) goes to stderr.
+Progress (runs done, rate, time left) goes to stderr. Ctrl-C ends the workers at once and raises
+:class:`~peersim.lifeline.Interrupted` (how many runs had finished); a worker ends itself when the
+command is killed (:func:`peersim.lifeline.end_with`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from peersim.lifeline import Interrupted, end_with
 from peersim.params import PeersimConfig
 
 
@@ -48,7 +51,7 @@ def _context():
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["peersim.simulate", "peersim.experiments._runner"])
+    ctx.set_forkserver_preload(["peersim.simulate", "peersim.experiments._runner", "peersim.lifeline"])
     return ctx
 
 
@@ -71,6 +74,13 @@ class Progress:
         self.total, self.label, self.enabled = total, label, enabled and total > 0
         self.done = 0
         self.t0 = self._last = time.perf_counter()
+        self._open = False  # a progress line without its newline
+
+    def end(self) -> None:
+        """End an unfinished progress line (before a message on stderr)."""
+        if self._open:
+            sys.stderr.write("\n")
+            self._open = False
 
     def update(self, n: int) -> None:
         import time
@@ -85,6 +95,7 @@ class Progress:
         end = "\n" if self.done >= self.total else ""
         sys.stderr.write(f"\r{self.label}: {self.done}/{self.total} runs, {rate:.1f}/s, "
                          f"~{left:.0f} s left   {end}")
+        self._open = not end
         sys.stderr.flush()
 
 
@@ -100,21 +111,49 @@ def run_many_timed(configs: Sequence[PeersimConfig], *, n_jobs: int | None = Non
     rows: list[dict[str, Any]] = []
     c0 = time.process_time()
     if jobs == 1:
-        for x in items:
-            rows.append(fn(x))
-            bar.update(1)
+        try:
+            for x in items:
+                rows.append(fn(x))
+                bar.update(1)
+        except KeyboardInterrupt:
+            bar.end()
+            raise Interrupted(len(rows), len(items)) from None
         return pd.DataFrame(rows), time.process_time() - c0
     size = max(1, min(16, len(items) // (jobs * 8) or 1))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     worker_cpu = 0.0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
-        futures = [pool.submit(_chunk, fn, c) for c in chunks]
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=end_with,
+                               initargs=(os.getpid(),))
+    futures = []
+    try:
+        futures += [pool.submit(_chunk, fn, c) for c in chunks]
         for fut in futures:
             part, cpu = fut.result()
             rows.extend(part)
             worker_cpu += cpu
             bar.update(len(part))
+    except KeyboardInterrupt:  # Ctrl-C: end the workers now, say how far it came
+        done = sum(len(c) for c, f in zip(chunks, futures, strict=False) if f.done() and not f.cancelled())
+        _stop(pool)
+        bar.end()
+        raise Interrupted(done, len(items)) from None
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
     return pd.DataFrame(rows), time.process_time() - c0 + worker_cpu
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: cancel what has not started and terminate the workers (they ignore
+    SIGINT and would otherwise finish their chunks first)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=2)
 
 
 def run_many(configs: Sequence[PeersimConfig], *, n_jobs: int | None = None,

@@ -59,6 +59,10 @@ class ValidateConfig:
     n_jobs: int = 0                                               # worker processes; 0: every core
     progress: bool = True
 
+    def seeds_used(self) -> tuple[int, str]:
+        """Replication ``r`` runs with ``seed + r`` (checked by :func:`peersim.params.validate`)."""
+        return self.replications, f"experiment.replications={self.replications}"
+
 
 RESULT_PASS, RESULT_FAIL, RESULT_NA = "pass", "FAIL", "not available"
 

@@ -46,6 +46,14 @@ class CalibrateConfig:
     n_jobs: int = 0
     progress: bool = True
 
+    def seeds_used(self) -> tuple[int, str]:
+        """``seed + r`` at every point, and as many fresh seeds after them for the fresh-seed check
+        (checked by :func:`peersim.params.validate`)."""
+        if self.fresh_seed_check:
+            return 2 * self.replications, (f"experiment.replications={self.replications} and "
+                                           "experiment.fresh_seed_check=true (twice as many seeds)")
+        return self.replications, f"experiment.replications={self.replications}"
+
 
 def check_options(cfg: CalibrateConfig, names: list[str]) -> None:
     """The settings besides the parameters (replications, method, tolerances, name, weights)."""

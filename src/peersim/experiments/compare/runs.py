@@ -56,6 +56,10 @@ class CompareImplementations:
     n_jobs: int = field(metadata=between(0, 4096))
     progress: bool
 
+    def seeds_used(self) -> tuple[int, str]:
+        """Replication ``r`` runs with ``seed + r`` (checked by :func:`peersim.params.validate`)."""
+        return self.replications, f"experiment.replications={self.replications}"
+
     def validate(self) -> None:
         if not self.arms:
             raise ValueError(f"experiment.arms must name at least one arm; choose from: {', '.join(ARMS)}")

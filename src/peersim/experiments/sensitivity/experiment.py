@@ -39,6 +39,10 @@ class _SensitivityCommon:
     n_jobs: int = field(default=0, metadata=between(0, 4096))
     progress: bool = True
 
+    def seeds_used(self) -> tuple[int, str]:
+        """Every point runs with ``seed + r`` (checked by :func:`peersim.params.validate`)."""
+        return self.replications_per_point, f"experiment.replications_per_point={self.replications_per_point}"
+
     def validate(self) -> None:
         if not self.outputs:
             raise ConfigError("experiment.outputs is empty; name at least one numeric key of summary.json, "
