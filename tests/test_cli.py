@@ -18,7 +18,7 @@ from conftest import CliRuns, cli_env
 
 import peersim.config
 from peersim import ConfigError, load_config, run
-from peersim.cli import _is_value_sweep, _sweep_plan, precheck
+from peersim.precheck import _is_value_sweep, _sweep_plan, precheck
 from peersim.config import compose_config
 
 SUMMARY_KEYS = {
