@@ -18,8 +18,8 @@ from conftest import CliRuns, cli_env
 
 import peersim.config
 from peersim import ConfigError, load_config, run
-from peersim.precheck import _is_value_sweep, _sweep_plan, precheck
 from peersim.config import compose_config
+from peersim.precheck import _is_value_sweep, _sweep_plan, precheck
 
 SUMMARY_KEYS = {
     "scenario", "municipality", "seed", "weeks", "courses_started", "citizens_referred", "citizens_started",

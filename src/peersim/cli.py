@@ -99,9 +99,9 @@ def _discard_unfinished(out: Path, log_name: str) -> None:
     folder given with ``hydra.run.dir`` is the user's: it is left as it is."""
     import shutil
 
-    from peersim import config
+    from peersim import run_dirs
 
-    made = config.created_run_dir_parents.get(str(out.resolve()))
+    made = run_dirs.created_run_dir_parents.get(str(out.resolve()))
     if made is None:
         return
     try:
@@ -214,15 +214,15 @@ def _main() -> None:
 
     import hydra
 
-    from peersim import config, sweep
+    from peersim import run_dirs, sweep
     from peersim.config import conf_dir, register_schema
 
     # a single run claims its folder (two runs started in the same second get two folders); not
     # when a flag other than those that choose the config asks Hydra to print or to sweep instead
-    config.claim_run_dirs = not any(
+    run_dirs.claim_run_dirs = not any(
         (a.startswith("-") and a not in _RUN_FLAGS and not a.startswith(tuple(f + "=" for f in _RUN_FLAGS)))
         or a.startswith("hydra.mode=") for a in argv)
-    config.forget_claimed_run_dirs()
+    run_dirs.forget_claimed_run_dirs()
 
     register_schema()
     app = hydra.main(version_base=None, config_path=str(conf_dir()), config_name="config")(_task)

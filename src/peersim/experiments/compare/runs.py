@@ -21,7 +21,6 @@ import pandas as pd
 
 from peersim.config import group_options
 from peersim.experiments.base import compose_variant
-from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, years_range, yearly_budget
 from peersim.experiments.compare.arms import (
     ARMS,
     CONTRASTS,
@@ -30,6 +29,7 @@ from peersim.experiments.compare.arms import (
     NAME,
     paired,
 )
+from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, yearly_budget, years_range
 from peersim.params import PeersimConfig
 from peersim.uncertainty import apply_draw, draw
 from peersim.validation import ConfigError, between
