@@ -235,6 +235,20 @@ def test_the_command_refuses_a_used_folder_before_hydra_writes_into_it(default_r
     assert not (folder / ".hydra").exists(), "Hydra wrote its provenance into a refused folder"
 
 
+def test_a_run_folder_named_with_an_interpolation_is_resolved_and_refused_first(default_run, tmp_path):
+    """``hydra.run.dir=runs/s${seed}`` names the folder of seed 5's run: it is resolved before
+    Hydra starts, so another run's results there are refused before ``.hydra/`` is written."""
+    folder = tmp_path / "runs" / "s5"
+    default_run.write(folder, charts=False)  # seed 1's results, in the folder seed 5 would use
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    r = _cli(["hydra.run.dir=runs/s${seed}", "seed=5", YEARS, "output.charts=false"], tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "runs/s5" in lines[0] and "output.overwrite=true" in lines[0], r.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    assert not (folder / ".hydra").exists(), "Hydra wrote its provenance into a refused folder"
+
+
 def test_the_command_refuses_a_huge_sweep_with_one_line_and_makes_no_folder(tmp_path):
     r = _cli(["-m", "seed=range(0,1e9)"], tmp_path)
     assert r.returncode == 2

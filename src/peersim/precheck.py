@@ -228,7 +228,8 @@ def precheck(argv: list[str]) -> None:
             del cfg["hydra"]
     params = to_params(cfg)
     if not multirun:
-        _check_run_dir(overrides, params)
+        _check_run_dir(overrides, params,
+                       lambda run_dir: _resolved_run_dir(model, run_dir, dirs, name))
     for pos, alternatives in sweeps:
         if _is_hydra_override(base[pos]):
             continue  # not part of the model's configuration (the launcher's: checked above)
@@ -244,10 +245,25 @@ def precheck(argv: list[str]) -> None:
             to_params(compose_config(model, config_dirs=dirs, config_name=name))
 
 
-def _check_run_dir(overrides: list[str], params) -> None:
+def _resolved_run_dir(model: list[str], run_dir: str, dirs: list[str], name: str) -> str | None:
+    """``hydra.run.dir`` with its interpolations resolved as Hydra will (``${seed}``,
+    ``${now:...}``), or None if that cannot be known here (the run checks its folder again)."""
+    from omegaconf import OmegaConf
+
+    from peersim.config import compose_config
+
+    try:
+        cfg = compose_config([*model, run_dir], config_dirs=dirs, return_hydra_config=True, config_name=name)
+        return str(OmegaConf.select(cfg, "hydra.run.dir", throw_on_resolution_failure=True))
+    except Exception:  # noqa: BLE001 - any failure only means: check when the run starts
+        return None
+
+
+def _check_run_dir(overrides: list[str], params, resolve) -> None:
     """A folder given with ``hydra.run.dir`` that holds another run's results stops the run here,
     before Hydra writes its ``.hydra/`` into it (:func:`peersim.folders.check_run_folder`); a
-    folder named with an interpolation (``${now:...}``) is checked when the run starts."""
+    folder named with an interpolation (``runs/seed${seed}``) is resolved first by ``resolve``
+    (None: it is checked when the run starts)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from peersim.config import config_hash
@@ -258,7 +274,9 @@ def _check_run_dir(overrides: list[str], params) -> None:
         return
     folder = str(OverridesParser.create().parse_override(given[-1]).value())
     if "${" in folder:
-        return
+        folder = resolve(given[-1])
+        if folder is None:
+            return
     check_run_folder(Path(folder), config_hash(params) if params.experiment is None else None,
                      overwrite=params.output.overwrite)
 
