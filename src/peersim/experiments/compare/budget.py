@@ -134,31 +134,36 @@ def break_even_stats(be: np.ndarray, window_years: int) -> dict[str, float]:
             "prob_5y": float((coded <= WITHIN_YEARS).mean()) if window_years >= WITHIN_YEARS else math.nan}
 
 
+def _arm_parties(reps: pd.DataFrame, arms: list[str], funded: dict[str, bool]):
+    """(arm, party, the arm's replications) for every arm and party (the fund only with a contract)."""
+    for arm in arms:
+        sub = reps[reps["arm"] == arm]
+        for party in PARTIES:
+            if party != "fund" or funded[arm]:
+                yield arm, party, sub
+
+
 def break_even_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str], years: int,
                      funded: dict[str, bool]) -> pd.DataFrame:
     """Per arm and party (the fund only with a contract): one row per year of the window with the
     replications that break even in that year, their share and P(break-even by that year), and one
     row "not within N years" with the replications that never do."""
     rows = []
-    for arm in arms:
-        sub = reps[reps["arm"] == arm]
-        for party in PARTIES:
-            if party == "fund" and not funded[arm]:
-                continue
-            be = break_even_years(sub, party)
-            n = len(be)
-            w = window(reps, party, years)
-            by_year = 0
-            for year in range(1, w + 1):
-                count = int((be == year).sum())
-                by_year += count
-                rows.append({"arm": arm, "label": labels[arm], "party": party, "window_years": w,
-                             "category": f"year {year}", "year": year, "replications": count,
-                             "share": count / n, "prob_by_year": by_year / n})
-            never = int(np.isnan(be).sum())
+    for arm, party, sub in _arm_parties(reps, arms, funded):
+        be = break_even_years(sub, party)
+        n = len(be)
+        w = window(reps, party, years)
+        by_year = 0
+        for year in range(1, w + 1):
+            count = int((be == year).sum())
+            by_year += count
             rows.append({"arm": arm, "label": labels[arm], "party": party, "window_years": w,
-                         "category": f"not within {n_years(w)}", "year": pd.NA, "replications": never,
-                         "share": never / n, "prob_by_year": math.nan})
+                         "category": f"year {year}", "year": year, "replications": count,
+                         "share": count / n, "prob_by_year": by_year / n})
+        never = int(np.isnan(be).sum())
+        rows.append({"arm": arm, "label": labels[arm], "party": party, "window_years": w,
+                     "category": f"not within {n_years(w)}", "year": pd.NA, "replications": never,
+                     "share": never / n, "prob_by_year": math.nan})
     out = pd.DataFrame(rows, columns=["arm", "label", "party", "window_years", "category", "year",
                                       "replications", "share", "prob_by_year"])
     out["year"] = out["year"].astype("Int64")
@@ -170,17 +175,13 @@ def budget_by_year_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, 
     """The fan: per arm, party and year the mean and the 5th, 25th, 50th, 75th and 95th percentile
     over replications of the cumulative net (DKK), and whether the year is one of the run's."""
     rows = []
-    for arm in arms:
-        sub = reps[reps["arm"] == arm]
-        for party in PARTIES:
-            if party == "fund" and not funded[arm]:
-                continue
-            cum = cumulative(sub, party)
-            qs = np.percentile(cum, FAN_QUANTILES, axis=0)
-            for k in range(cum.shape[1]):
-                rows.append({"arm": arm, "label": labels[arm], "party": party, "year": k + 1,
-                             "in_run": k + 1 <= years, "mean": float(cum[:, k].mean()),
-                             **{f"p{q:02d}": float(v) for q, v in zip(FAN_QUANTILES, qs[:, k], strict=True)}})
+    for arm, party, sub in _arm_parties(reps, arms, funded):
+        cum = cumulative(sub, party)
+        qs = np.percentile(cum, FAN_QUANTILES, axis=0)
+        for k in range(cum.shape[1]):
+            rows.append({"arm": arm, "label": labels[arm], "party": party, "year": k + 1,
+                         "in_run": k + 1 <= years, "mean": float(cum[:, k].mean()),
+                         **{f"p{q:02d}": float(v) for q, v in zip(FAN_QUANTILES, qs[:, k], strict=True)}})
     return pd.DataFrame(rows, columns=["arm", "label", "party", "year", "in_run", "mean",
                                        *(f"p{q:02d}" for q in FAN_QUANTILES)])
 
