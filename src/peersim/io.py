@@ -30,7 +30,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -175,11 +175,9 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = FIGURE_DPI) 
         plt.close(fig)
 
 
-def save_figures(outdir: str | os.PathLike, figures: Mapping[str, Figure] | Iterable[tuple[str, Figure]],
-                 *, dpi: int = FIGURE_DPI) -> list[Path]:
+def save_figures(outdir: str | os.PathLike, figures: Mapping[str, Figure], *, dpi: int = FIGURE_DPI) -> list[Path]:
     """Each ``file name -> figure`` into ``outdir`` with :func:`save_figure`."""
-    items = figures.items() if isinstance(figures, Mapping) else figures
-    return [save_figure(fig, Path(outdir) / name, dpi=dpi) for name, fig in items]
+    return [save_figure(fig, Path(outdir) / name, dpi=dpi) for name, fig in figures.items()]
 
 
 def begin_result(outdir: str | os.PathLike, marker: str) -> Path:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peersim.io import CSV_LOCALES, csv_options
+from peersim.io import csv_options
 
 if TYPE_CHECKING:  # pandas is imported where a table is read (configuration checks import this module)
     import pandas as pd
 
-__all__ = ["CSV_LOCALES", "csv_options", "read_csv"]
+__all__ = ["read_csv"]
 
 
 def read_csv(path: str | Path, locale: str = "en", **kwargs: Any) -> pd.DataFrame:
