@@ -69,11 +69,14 @@ from peersim.experiments.compare.arms import (
     METRIC_KEYS,
     METRICS,
     NAME,
+    contrasts_of,
     paired,
 )
 from peersim.experiments.compare.budget import break_even_table, budget_by_year_table
 from peersim.experiments.compare.budget_charts import save_budget_charts
 from peersim.experiments.compare.charts import save_charts
+from peersim.experiments.compare.outcome_charts import save_outcome_charts
+from peersim.experiments.compare.outcomes import pairing_table, time_table
 from peersim.experiments.compare.report import (
     Q_HI,
     Q_LO,
@@ -82,16 +85,14 @@ from peersim.experiments.compare.report import (
     differences_table,
     report_markdown,
 )
+from peersim.experiments.compare.report_outcomes import outcome_lines, pairing_lines, pairing_summary
 from peersim.experiments.compare.runs import (
     ALL_KEYS,
-    ARM_KEYS,
     PSA_STREAM,
     RUN_KEYS,
     CompareImplementations,
-    arm_variant,
+    arm_settings,
     build_configs,
-    check_overrides,
-    common_overrides,
     headline,
     municipality_figures,
     neighbour_display_name,
@@ -100,12 +101,15 @@ from peersim.experiments.compare.runs import (
     psa_rng,
     replicate,
     replication_table,
+    uses_neighbour,
 )
+from peersim.experiments.compare.settings import arm_variant, arms_of, check_overrides, common_overrides
+from peersim.experiments.compare.stress import run_stress, stress_lines, stress_settings, stress_summary
 from peersim.io import begin_result, write_json, write_tables, write_text
 from peersim.params import PeersimConfig
 
 __all__ = [
-    "ALL_KEYS", "ARMS", "ARM_KEYS", "ARM_LABELS", "CONTRASTS", "DEFAULT_NEIGHBOURS", "EXPERIMENTS", "METRICS",
+    "ALL_KEYS", "ARMS", "ARM_LABELS", "CONTRASTS", "DEFAULT_NEIGHBOURS", "EXPERIMENTS", "METRICS",
     "METRIC_KEYS", "NAME", "PSA_STREAM", "Q_HI", "Q_LO", "RUN_KEYS", "CompareImplementations", "arm_variant",
     "break_even_table", "budget_by_year_table", "build_configs", "check_overrides", "common_overrides",
     "comparison_table", "describe", "differences_table",
@@ -115,36 +119,51 @@ __all__ = [
 
 
 def run_compare(params: PeersimConfig, overrides: list[str], outdir: Path) -> dict[str, Any]:
-    """Run every arm ``experiment.replications`` times with common random numbers and write the
-    comparison (tables, summary, report, charts) into ``outdir``. Returns the headline summary."""
+    """Run every arm ``experiment.replications`` times with common random numbers (and again under
+    each stress setting) and write the comparison (tables, summary, report, charts) into
+    ``outdir``. Returns the headline summary."""
     t0 = time.perf_counter()
     exp: CompareImplementations = params.experiment
-    arms = list(exp.arms)
     keys, configs, draws = build_configs(params, overrides)  # every input check, before any run or file
-    neighbour = neighbour_of(params) if "shared_coordinator" in arms else None
-    neighbour_label = neighbour_display_name(configs, neighbour)
-    labels = {a: ARM_LABELS[a].format(neighbour=neighbour_label) for a in arms}
+    stress = stress_settings(params, overrides)
+    neighbour = neighbour_of(params) if uses_neighbour(params) else None
+    specs = arms_of(exp, neighbour_display_name(configs, neighbour))
+    arms = [a.name for a in specs]
+    labels = {a.name: a.label for a in specs}
+    contrasts = contrasts_of(arms, {a.name: a.base for a in specs})
     n_jobs = _runner.default_jobs(exp.n_jobs)
     summaries = _runner.run_many(configs, n_jobs=n_jobs, label=f"{NAME} ({len(arms)} arms x {exp.replications})",
                                  progress=exp.progress, fn=replicate)
+    series = list(summaries.pop("series"))
     reps = replication_table(keys, configs, draws, summaries, params)
+    del summaries
     comparison = comparison_table(reps, arms, labels, years=params.years)
-    differences = differences_table(reps, arms)
+    differences = differences_table(reps, contrasts)
     funded = dict(zip(comparison["arm"], comparison["contract_active"], strict=True))
-    break_even = break_even_table(reps, arms, labels, params.years, funded)
-    budget_by_year = budget_by_year_table(reps, arms, labels, params.years, funded)
+    tables = {"comparison": comparison, "differences": differences, "replications": reps,
+              "outcomes_by_time": time_table(keys, series, arms, labels),
+              "pairing": pairing_table(reps, contrasts),
+              "break_even": break_even_table(reps, arms, labels, params.years, funded),
+              "budget_by_year": budget_by_year_table(reps, arms, labels, params.years, funded)}
+    common = common_overrides(overrides)
+    if stress:
+        tables["stress"] = run_stress(params, stress, reps, labels, common, n_jobs)
     wall = time.perf_counter() - t0
 
     begin_result(outdir, "comparison_summary.json")
-    write_tables(outdir, {"comparison": comparison, "differences": differences, "replications": reps,
-                          "break_even": break_even, "budget_by_year": budget_by_year}, params.output)
+    write_tables(outdir, tables, params.output)
     summary = headline(params, comparison, differences, reps, labels, neighbour=neighbour,
-                       neighbour_label=neighbour_label, n_jobs=n_jobs, wall_seconds=wall,
-                       overrides=common_overrides(overrides))
-    write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences))
+                       neighbour_label=neighbour_display_name(configs, neighbour), n_jobs=n_jobs,
+                       wall_seconds=wall, overrides=common, arm_settings=arm_settings(params, specs))
+    summary["pairing"] = pairing_summary(tables["pairing"])
+    summary["stress"] = stress_summary(tables["stress"]) if stress else {}
+    sections = [*outcome_lines(summary, comparison, differences), *pairing_lines(tables["pairing"]),
+                *(stress_lines(tables["stress"]) if stress else [])]
+    write_text(outdir / "comparison.md", report_markdown(summary, comparison, differences, sections))
     if params.output.charts:
         save_charts(reps, comparison, differences, summary, outdir)
-        save_budget_charts(budget_by_year, break_even, summary, outdir)
+        save_budget_charts(tables["budget_by_year"], tables["break_even"], summary, outdir)
+        save_outcome_charts(tables["outcomes_by_time"], summary, outdir)
     write_json(outdir / "config.json", as_dict(params))
     summary["wall_seconds"] = time.perf_counter() - t0
     write_json(outdir / "comparison_summary.json", summary)

@@ -29,11 +29,15 @@ DEFAULT_NEIGHBOURS = {
     "copenhagen": "rodovre",     # adjacent
     "generic": "fredericia",     # a mid-sized municipality (not a geographic neighbour)
 }
-# Paired differences reported: (name, minuend arm, subtrahend arm)
+# Paired differences reported between built-in arms: (name, minuend arm, subtrahend arm); a named
+# arm is compared with its base arm (contrasts_of)
 CONTRASTS = (
     ("local_coordinator - partnership", "local_coordinator", "partnership"),
     ("shared_coordinator - local_coordinator", "shared_coordinator", "local_coordinator"),
 )
+ARM_COLORS = {"local_coordinator": "#1b6ca8", "partnership": "#d1495b", "shared_coordinator": "#66a182"}
+# colours of named arms, in the order they run
+NAMED_COLORS = ("#e09f3e", "#7b5ea7", "#2a9d8f", "#8d6a4f", "#c2185b", "#607d8b")
 
 # (key, unit, label): the outputs summarised per arm, all for the user's municipality
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -43,6 +47,20 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("volunteers_recruited", "persons", "Volunteers needed (recruited)"),
     ("volunteer_burnouts", "events", "Volunteer burnouts (pauses)"),
     ("mean_wait_weeks", "weeks", "Mean wait, referral to course start"),
+    ("citizens_gave_up_waiting", "persons", "Citizens who gave up waiting"),
+    ("courses", "courses", "Courses started"),
+    ("volunteers_active_mean", "persons", "Active volunteers, mean over the weeks"),
+    ("volunteers_active_end", "persons", "Active volunteers at the end"),
+    ("coordinator_hours_total", "hours", "Coordinator hours, all activities"),
+    ("coordinator_hours_admin", "hours", "Coordinator hours: administration"),
+    ("coordinator_hours_course_formation", "hours", "Coordinator hours: forming courses"),
+    ("coordinator_hours_course_running", "hours", "Coordinator hours: running courses"),
+    ("coordinator_hours_supervision", "hours", "Coordinator hours: supervising volunteers"),
+    ("coordinator_hours_recruitment", "hours", "Coordinator hours: recruiting volunteers"),
+    ("coordinator_hours_training", "hours", "Coordinator hours: training volunteers"),
+    ("coordinator_hours_intro_meetings", "hours", "Coordinator hours: intro meetings"),
+    ("coordinator_hours_companionship", "hours", "Coordinator hours: companionship"),
+    ("coordinator_hours_idle", "hours", "Coordinator hours: not used"),
     ("cost_total_dkk", "DKK", "Programme cost, all payers"),
     ("municipal_payments_dkk", "DKK", "Outcome payments to the fund"),
     ("cost_municipal_own_dkk", "DKK", "Municipality's own costs"),
@@ -59,6 +77,21 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("fund_capital_outlay_dkk", "DKK", "Fund capital outlay (lowest point of its cumulative net)"),
 )
 METRIC_KEYS = tuple(m[0] for m in METRICS)
+
+
+def contrasts_of(arms: list[str], bases: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The contrasts whose two arms ran: the built-in ones, then every named arm against its base
+    (``bases``: arm -> built-in arm it runs)."""
+    out = [(n, a, b) for n, a, b in CONTRASTS if a in arms and b in arms]
+    out += [(f"{arm} - {bases[arm]}", arm, bases[arm]) for arm in arms
+            if bases.get(arm, arm) != arm and bases[arm] in arms]
+    return out
+
+
+def arm_colors(arms: list[str]) -> dict[str, str]:
+    """A colour per arm: the built-in arms' own, the named arms' in the order they run."""
+    named = iter(NAMED_COLORS * (1 + len(arms) // len(NAMED_COLORS)))
+    return {a: ARM_COLORS[a] if a in ARM_COLORS else next(named) for a in arms}
 
 
 def paired(reps: pd.DataFrame, a: str, b: str, key: str) -> np.ndarray:

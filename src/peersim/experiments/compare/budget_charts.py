@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from peersim.experiments.compare.arms import arm_colors
 from peersim.experiments.compare.budget import n_years
-from peersim.experiments.compare.charts import ARM_COLORS
 from peersim.experiments.compare.report import pct
 from peersim.io import save_figure
 
@@ -43,11 +43,12 @@ def fan_chart(table: pd.DataFrame, party: str, *, title: str, subtitle: str, yea
 
     sub = table[table["party"] == party]
     arms = list(dict.fromkeys(sub["arm"]))
+    colors = arm_colors(list(dict.fromkeys(table["arm"])))
     fig = Figure(figsize=(11, 1.6 + 2.9 * len(arms)), layout="constrained")
     axes = fig.subplots(len(arms), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     for ax, arm in zip(axes, arms, strict=True):
         t = sub[sub["arm"] == arm].sort_values("year")
-        color = ARM_COLORS.get(arm, "#555555")
+        color = colors[arm]
         x = t["year"].to_numpy()
         ax.fill_between(x, t["p05"], t["p95"], color=color, alpha=0.18, linewidth=0, label="90% of replications")
         ax.fill_between(x, t["p25"], t["p75"], color=color, alpha=0.40, linewidth=0, label="50% of replications")
@@ -78,6 +79,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
     from matplotlib.ticker import PercentFormatter
 
     parties = [p for p in ("municipality", "fund") if (table["party"] == p).any()]
+    colors = arm_colors(list(dict.fromkeys(table["arm"])))
     fig = Figure(figsize=(11, 1.6 + 3.6 * len(parties)), layout="constrained")
     axes = fig.subplots(len(parties), 1, sharex=True, squeeze=False)[:, 0]
     heading = {"municipality": f"Municipality, budget view: break-even within the run's {n_years(years)}",
@@ -90,7 +92,7 @@ def break_even_chart(table: pd.DataFrame, *, title: str, subtitle: str, years: i
             never = float(t.loc[t["year"].isna(), "share"].iloc[0])
             w = int(t["window_years"].iloc[0])
             ax.step(by_year["year"].astype(int), by_year["prob_by_year"], where="post", linewidth=2.2,
-                    color=ARM_COLORS.get(arm, "#555555"), marker="o", markersize=4,
+                    color=colors[arm], marker="o", markersize=4,
                     label=f"{t['label'].iloc[0]}  (not within {n_years(w)}: {pct(never)})")
         ax.axvline(years + 0.5, ymax=(1.05 + 0.03) / 1.58, color="black", linewidth=1.2)
         ax.text(years + 0.45, 0.5, f"end of the run (year {years})", fontsize=10, va="center", ha="right",

@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.experiments.compare.arms import CONTRASTS, paired
+from peersim.experiments.compare.arms import arm_colors, paired
 from peersim.experiments.compare.budget import years_range
 from peersim.experiments.compare.report import dkk, pct
 from peersim.io import save_figure
 
-ARM_COLORS = {"local_coordinator": "#1b6ca8", "partnership": "#d1495b", "shared_coordinator": "#66a182"}
 DIFF_COLOR = "#6a4c93"
 
 
@@ -28,7 +27,7 @@ def distribution_chart(panels: list[tuple[str, np.ndarray, str]], *, title: str,
     """Stacked histograms sharing one x axis: per panel the mean (solid line), the 90% interval
     (shaded, 5th-95th percentile), zero (dashed) and the share of replications below zero."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     n = len(panels)
     fig = Figure(figsize=(11, 1.9 + 2.3 * n), layout="constrained")
@@ -55,6 +54,7 @@ def distribution_chart(panels: list[tuple[str, np.ndarray, str]], *, title: str,
             ax.text(0.01, 0.78, text, transform=ax.transAxes, va="top", fontsize=11, bbox=box)
         ax.axvline(0, color="#444444", linestyle="--", linewidth=1)
         ax.set_ylabel("Replications", fontsize=11)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, ax.get_ylim()[1] * 1.45)
         ax.tick_params(labelsize=11)
         ax.grid(axis="x", alpha=0.3)
@@ -77,10 +77,11 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
            f"{', parameter uncertainty drawn per replication' if summary['psa'] else ''}")
     labels = dict(zip(comparison["arm"], comparison["label"], strict=True))
     arms = list(comparison["arm"])
+    colors = arm_colors(arms)
     written = []
 
     def panel(arm: str, key: str) -> tuple[str, np.ndarray, str]:
-        return labels[arm], reps.loc[reps["arm"] == arm, key].to_numpy(dtype=float), ARM_COLORS[arm]
+        return labels[arm], reps.loc[reps["arm"] == arm, key].to_numpy(dtype=float), colors[arm]
 
     fig = distribution_chart([panel(a, "net_municipal_dkk") for a in arms],
                              title=f"Municipal net result, SØM view: {where}", subtitle=sub,
@@ -106,10 +107,10 @@ def save_charts(reps: pd.DataFrame, comparison: pd.DataFrame, differences: pd.Da
                                  below_zero="the fund loses in {p} of replications")
         written.append(save_figure(fig, outdir / "chart_net_fund.png", dpi=130))
 
-    contrasts = [(name, a, b) for name, a, b in CONTRASTS if a in arms and b in arms]
+    contrasts = list(differences[["contrast", "arm_a", "arm_b"]].drop_duplicates().itertuples(index=False))
     if contrasts:
         panels = [(f"{labels[a]}  minus  {labels[b]}", paired(reps, a, b, "net_municipal_dkk"),
-                   ARM_COLORS.get(a, DIFF_COLOR)) for _, a, b in contrasts]
+                   colors.get(a, DIFF_COLOR)) for _, a, b in contrasts]
         fig = distribution_chart(panels, title=f"Paired difference in the municipal net result, SØM view: {where}",
                                  subtitle=sub + "; same seed in both arms",
                                  xlabel="DKK, difference in the municipal net result, SØM view (first arm minus "

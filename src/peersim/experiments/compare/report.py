@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.experiments.compare.arms import CONTRASTS, METRIC_KEYS, METRICS, paired
+from peersim.experiments.compare.arms import METRIC_KEYS, METRICS, paired
 from peersim.experiments.compare.budget import comparison_columns, n_years, years_range
 
 Q_LO, Q_HI = 5.0, 95.0
@@ -57,12 +57,10 @@ def comparison_table(reps: pd.DataFrame, arms: list[str], labels: dict[str, str]
     return pd.DataFrame(rows)
 
 
-def differences_table(reps: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
-    """Paired differences for every contrast whose two arms ran: one row per contrast and metric."""
+def differences_table(reps: pd.DataFrame, contrasts: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """Paired differences for every contrast (``contrasts_of``): one row per contrast and metric."""
     rows = []
-    for name, a, b in CONTRASTS:
-        if a not in arms or b not in arms:
-            continue
+    for name, a, b in contrasts:
         for key, unit, label in METRICS:
             diff = paired(reps, a, b, key)
             d = describe(diff)
@@ -137,6 +135,18 @@ def overrides_line(summary: dict[str, Any]) -> str:
     return ("Applied to every arm (command-line overrides): " + ", ".join(f"`{o}`" for o in overrides) + ".")
 
 
+def arm_settings_lines(summary: dict[str, Any]) -> list[str]:
+    """Which overrides each arm ran with (its implementation and its own), after those of every arm."""
+    if not summary.get("arm_settings"):
+        return []
+    lines = ["| Arm | Implementation | Overrides for this arm only |", "|---|---|---|"]
+    for name, s in summary.get("arm_settings", {}).items():
+        own = ", ".join(f"`{o}`" for o in s["overrides"]) or "none"
+        impl = ", ".join(f"`{o}`" for o in s["implementation"])
+        lines.append(f"| {s['label']} (`{name}`) | {impl} | {own} |")
+    return [*lines, ""]
+
+
 def _year(v: float, window_years: int) -> str:
     return f"not within {n_years(window_years)}" if v is None or math.isnan(v) else f"year {v:.0f}"
 
@@ -174,9 +184,11 @@ def break_even_lines(summary: dict[str, Any], comparison: pd.DataFrame) -> list[
     return lines
 
 
-def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differences: pd.DataFrame) -> str:
-    """``comparison.md``: when each party breaks even, a table of every arm and one paragraph of
-    findings, all generated."""
+def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differences: pd.DataFrame,
+                    sections: list[str] | None = None) -> str:
+    """``comparison.md``: when each party breaks even, what each arm ran with, a table of every arm,
+    one paragraph of findings and ``sections`` (lines: outcomes beyond money, pairing, stress), all
+    generated."""
     where = summary["municipality_label"]
     years = summary["years"]
     arms = {r["arm"]: r for _, r in comparison.iterrows()}
@@ -201,6 +213,7 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
         "",
         overrides_line(summary),
         "",
+        *arm_settings_lines(summary),
         head,
         "|---|" + "---|" * len(arms),
     ]
@@ -215,13 +228,15 @@ def report_markdown(summary: dict[str, Any], comparison: pd.DataFrame, differenc
                  + " | ".join(pct(r["prob_net_loss_fund"]) if r["contract_active"] else "no fund contract"
                               for r in arms.values()) + " |")
     lines += ["", "## Findings", "", findings(summary, arms), ""]
-    if "shared_coordinator" in arms:
+    if any(a["base"] == "shared_coordinator" for a in summary.get("arm_settings", {}).values()) or \
+            "shared_coordinator" in arms:
         lines += [
             "In the shared arm the coordinator, the volunteers and the fund's costs serve both municipalities; "
             f"the figures above are {where}'s: its own citizens, successes, savings, payments and staff time, "
             "and its share (by citizens started) of what the two share.", ""]
+    lines += list(sections or [])
     lines += ["Files: `comparison.csv` (this table), `differences.csv` (paired differences), "
-              "`replications.csv` (every replication), `break_even.csv` (the break-even year's distribution and "
+              "`replications.csv` (every replication), `outcomes_by_time.csv`, `pairing.csv`, `break_even.csv` (the break-even year's distribution and "
               "P(break-even by year k)), `budget_by_year.csv` (the cumulative net by year: median, 50% and 90% "
               "bands), `comparison_summary.json`, `chart_*.png`.", ""]
     return "\n".join(lines)

@@ -20,16 +20,18 @@ import numpy as np
 import pandas as pd
 
 from peersim.config import group_options
-from peersim.experiments.base import compose_variant
-from peersim.experiments.compare.arms import (
-    ARMS,
-    CONTRASTS,
-    DEFAULT_NEIGHBOURS,
-    METRIC_KEYS,
-    NAME,
-    paired,
-)
+from peersim.experiments.compare.arms import ARMS, DEFAULT_NEIGHBOURS, METRIC_KEYS, NAME, paired
 from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, yearly_budget, years_range
+from peersim.experiments.compare.outcomes import ACTIVITIES, outcome_figures, outcome_series
+from peersim.experiments.compare.settings import (
+    Arm,
+    arm_variant,
+    arms_of,
+    check_named,
+    check_overrides,
+    compose_arm,
+    override_list,
+)
 from peersim.params import PeersimConfig
 from peersim.uncertainty import apply_draw, draw
 from peersim.validation import ConfigError, between
@@ -55,19 +57,26 @@ class CompareImplementations:
     neighbour: str
     n_jobs: int = field(metadata=between(0, 4096))
     progress: bool
+    arm_overrides: dict[str, Any] = field(default_factory=dict)
+    named_arms: dict[str, Any] = field(default_factory=dict)
+    stress: dict[str, Any] = field(default_factory=dict)
+    stress_replications: int = field(default=0, metadata=between(0, 1_000_000))
 
     def seeds_used(self) -> tuple[int, str]:
         """Replication ``r`` runs with ``seed + r`` (checked by :func:`peersim.params.validate`)."""
         return self.replications, f"experiment.replications={self.replications}"
 
     def validate(self) -> None:
-        if not self.arms:
+        if not self.arms and not self.named_arms:
             raise ValueError(f"experiment.arms must name at least one arm; choose from: {', '.join(ARMS)}")
-        for arm in self.arms:
-            if arm not in ARMS:
-                raise ValueError(f"experiment.arms: unknown arm '{arm}'; choose from: {', '.join(ARMS)}")
         if len(set(self.arms)) != len(self.arms):
             raise ValueError(f"experiment.arms lists an arm twice: {list(self.arms)}")
+        check_named(self)
+        arms_of(self)  # every arm's entries: known arms, a base, no key that defines the arm or the comparison
+        for name, setting in (self.stress or {}).items():
+            if not override_list(setting, f"experiment.stress.{name}"):
+                raise ValueError(f"experiment.stress.{name}: no overrides; give at least one, e.g. "
+                                 f"+experiment.stress.{name}.coordinator.fte=0.5")
         if self.neighbour != "auto":
             options = group_options("municipality")
             if self.neighbour not in options:
@@ -90,66 +99,34 @@ def neighbour_of(params: PeersimConfig) -> str:
     return neighbour
 
 
-def arm_variant(arm: str, neighbour: str) -> list[str]:
-    """The overrides that make an arm out of the user's configuration."""
-    if arm == "local_coordinator":
-        return ["scenario=local_coordinator", "shared_with=[]"]
-    if arm == "partnership":
-        return ["scenario=partnership", "shared_with=[]"]
-    if arm == "shared_coordinator":
-        return ["scenario=local_coordinator", f"shared_with=[{neighbour}]"]
-    raise ConfigError(f"experiment.arms: unknown arm '{arm}'; choose from: {', '.join(ARMS)}")
-
-
-# Keys every arm sets itself (arm_variant): a command-line value for them would be silently replaced
-ARM_KEYS = ("scenario", "shared_with")
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """Refuse, with one line, a command-line override of what the arms set themselves (``scenario``,
-    ``shared_with``): every arm would silently replace it. Called before any run or file."""
-    for o in overrides:
-        key = o.lstrip("+~").split("=", 1)[0]
-        if key == "scenario":
-            raise ConfigError(
-                f"{o}: {NAME} sets the scenario of each arm itself (local_coordinator and shared_coordinator: "
-                f"scenario=local_coordinator; partnership: scenario=partnership), so it would be ignored; drop "
-                f"it and choose the arms with experiment.arms=[...] (any of {','.join(ARMS)})")
-        if key == "shared_with":
-            raise ConfigError(
-                f"{o}: {NAME} sets shared_with in each arm itself (the shared_coordinator arm shares with "
-                f"experiment.neighbour, the other arms with no one), so it would be ignored; drop it and set "
-                f"experiment.neighbour=<preset> with shared_coordinator in experiment.arms=[...]")
-
-
-def common_overrides(overrides: list[str]) -> list[str]:
-    """The command-line overrides that reach every arm (those of the keys the arms set are refused),
-    without ``output.*``: those say how files are written, not what the arms compute."""
-    keys = [o.lstrip("+~").split("=", 1)[0] for o in overrides]
-    return [o for o, k in zip(overrides, keys, strict=True) if k not in ARM_KEYS and not k.startswith("output.")]
-
-
 def psa_rng(seed: int, replication: int) -> np.random.Generator:
     """The generator of replication ``replication``'s parameter draw: the same for every arm."""
     return np.random.default_rng([PSA_STREAM, seed, replication])
 
 
-def build_configs(params: PeersimConfig, overrides: list[str]) -> tuple[
+def uses_neighbour(params: PeersimConfig) -> bool:
+    return any(a.base == "shared_coordinator" for a in arms_of(params.experiment))
+
+
+def build_configs(params: PeersimConfig, overrides: list[str], *, setting: list[str] | None = None,
+                  setting_name: str = "", replications: int | None = None) -> tuple[
         list[tuple[str, int]], list[PeersimConfig], list[dict[str, float]]]:
     """Every (arm, replication) configuration, validated, in replication-major order, plus the
-    PSA draw of each replication (empty dicts without PSA). Bad input stops here, before any run."""
+    PSA draw of each replication (empty dicts without PSA). ``setting``: a stress setting's
+    overrides (every arm). Bad input stops here, before any run."""
     check_overrides(overrides)
     exp = params.experiment
-    neighbour = neighbour_of(params) if "shared_coordinator" in exp.arms else ""
-    bases = {arm: compose_variant(overrides, arm_variant(arm, neighbour)) for arm in exp.arms}
+    arms = arms_of(exp)
+    neighbour = neighbour_of(params) if uses_neighbour(params) else ""
+    bases = {a.name: compose_arm(overrides, a, neighbour, setting or (), setting_name) for a in arms}
     draws: list[dict[str, float]] = []
     keys: list[tuple[str, int]] = []
     configs: list[PeersimConfig] = []
-    spec_source = bases[exp.arms[0]]
-    for r in range(exp.replications):
+    spec_source = bases[arms[0].name]
+    for r in range(exp.replications if replications is None else replications):
         values = draw(spec_source, psa_rng(params.seed, r)) if exp.psa else {}
         draws.append(values)
-        for arm in exp.arms:
+        for arm in bases:
             try:
                 cfg = apply_draw(bases[arm], values) if values else copy.deepcopy(bases[arm])
             except ConfigError as exc:
@@ -227,6 +204,7 @@ def municipality_figures(result: Any, name: str) -> dict[str, float]:
         "net_per_citizen_dkk": net / n_started if n_started > 0 else math.nan,
         "fund_net_dkk": payments - fund_cost,
         "share_of_started": share,
+        **outcome_figures(result, name, share),
         **budget_figures(yearly, result.params.years),
     }
 
@@ -244,7 +222,22 @@ def replicate(params: PeersimConfig) -> dict[str, Any]:
     row.update({f"{k}_all": s[k] for k in ALL_KEYS})
     row.update({k: s[k] for k in RUN_KEYS})
     row["n_municipalities"] = len(params.municipalities)
+    row["series"] = outcome_series(result, params.municipality.name, row["share_of_started"])
     return row
+
+
+# outcomes beyond money in comparison_summary.json (with the money's headline keys)
+OUTCOME_KEYS = ("citizens_completed", "citizens_gave_up_waiting", "courses", "volunteers_active_mean",
+                "volunteers_active_end", "coordinator_hours_total",
+                *(f"coordinator_hours_{a}" for a in ACTIVITIES))
+
+
+def arm_settings(params: PeersimConfig, arms: list[Arm]) -> dict[str, dict[str, Any]]:
+    """Per arm: the built-in arm it runs (``base``), the overrides that make that implementation
+    (``implementation``) and its own overrides (``overrides``: those only this arm ran with)."""
+    neighbour = neighbour_of(params) if uses_neighbour(params) else ""
+    return {a.name: {"base": a.base, "label": a.label, "implementation": arm_variant(a.base, neighbour),
+                     "overrides": list(a.own)} for a in arms}
 
 
 # -- the replication table and the headline ---------------------------------------------------
@@ -302,9 +295,11 @@ def _padded_budget(summaries: pd.DataFrame, params: PeersimConfig) -> pd.DataFra
 
 def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.DataFrame, reps: pd.DataFrame,
              labels: dict[str, str], *, neighbour: str | None, neighbour_label: str | None, n_jobs: int,
-             wall_seconds: float, overrides: list[str] | None = None) -> dict[str, Any]:
+             wall_seconds: float, overrides: list[str] | None = None,
+             arm_settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The headline numbers of ``comparison_summary.json``; ``overrides`` are the command-line
-    overrides applied to every arm (recorded as ``overrides``)."""
+    overrides applied to every arm (recorded as ``overrides``), ``arm_settings`` each arm's
+    implementation and own overrides (:func:`arm_settings`)."""
     exp: CompareImplementations = params.experiment
     out: dict[str, Any] = {
         "experiment": NAME,
@@ -326,6 +321,7 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
                       f"1-{params.years}",
         },
         "overrides": list(overrides or []),
+        "arm_settings": dict(arm_settings or {}),
         "n_jobs": n_jobs,
         "run_seconds": wall_seconds,
         "arms": {},
@@ -334,7 +330,7 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
     headline_keys = ("citizens_started", "successes", "volunteers_recruited", "volunteer_burnouts",
                      "mean_wait_weeks", "cost_total_dkk", "municipal_payments_dkk", "savings_total_dkk",
                      "net_municipal_dkk", "net_per_citizen_dkk", "net_municipal_budget_dkk", "fund_net_dkk",
-                     "fund_net_budget_dkk", "fund_capital_outlay_dkk")
+                     "fund_net_budget_dkk", "fund_capital_outlay_dkk", *OUTCOME_KEYS)
     for _, row in comparison.iterrows():
         arm = row["arm"]
         out["arms"][arm] = {
@@ -356,19 +352,17 @@ def headline(params: PeersimConfig, comparison: pd.DataFrame, differences: pd.Da
                 "prob_paid_back": row["prob_payback_fund"],
                 "prob_within_5_years": row["prob_payback_fund_within_5_years"]},
         }
-    for name, _, _ in CONTRASTS:
+    for name in dict.fromkeys(differences["contrast"]):
         sub = differences[differences["contrast"] == name]
-        if sub.empty:
-            continue
         out["differences"][name] = {
             r["metric"]: {"mean": r["mean"], "se": r["se"], "p05": r["p05"], "p95": r["p95"],
                           "prob_positive": r["prob_positive"]}
             for _, r in sub.iterrows() if r["metric"] in headline_keys
         }
-    if {"local_coordinator", "partnership"} <= set(exp.arms):
+    if {"local_coordinator", "partnership"} <= set(comparison["arm"]):
         out["prob_local_coordinator_higher_municipal_net"] = float(
             (paired(reps, "local_coordinator", "partnership", "net_municipal_dkk") > 0).mean())
-    if {"shared_coordinator", "local_coordinator"} <= set(exp.arms):
+    if {"shared_coordinator", "local_coordinator"} <= set(comparison["arm"]):
         out["prob_shared_higher_municipal_net"] = float(
             (paired(reps, "shared_coordinator", "local_coordinator", "net_municipal_dkk") > 0).mean())
     return out
