@@ -37,19 +37,28 @@ success's 5-year saving and every outcome payment, also those after the run; the
 (``*_budget_dkk``, the break-even years) counts what is paid and saved in each programme year of
 the run (:mod:`~.budget`). Every table, the report and the charts carry both, named.
 
-Outputs (in the run folder): ``comparison``, ``differences``, ``replications``, ``break_even``
-and ``budget_by_year`` as CSV and Parquet, ``comparison_summary.json`` (written last),
-``comparison.md`` and seven PNG charts.
+**Arms of your own.** ``experiment.arm_overrides.<arm>`` gives one arm its own overrides and
+``experiment.named_arms.<name>`` adds an arm (a built-in arm's implementation with overrides),
+validated as a command line before any run (:mod:`~.settings`). ``experiment.stress.<name>``
+re-runs the comparison under alternative assumptions (:mod:`~.stress`).
+
+Outputs (in the run folder): ``comparison``, ``differences``, ``replications``,
+``outcomes_by_time``, ``pairing``, ``break_even``, ``budget_by_year`` and (with stress settings)
+``stress`` as CSV and Parquet, ``comparison_summary.json`` (written last), ``comparison.md`` and
+ten PNG charts.
 The 90% interval is the 5th to the 95th percentile over replications (``numpy.percentile``,
 linear interpolation); ``*_se`` is the Monte-Carlo standard error of the mean (sd / sqrt(n)).
 
 **Modules.** :mod:`~.arms` (the arms, labels, metrics and contrasts, and paired differences),
+:mod:`~.settings` (each arm's overrides: built-in and named arms, per-arm overrides),
 :mod:`~.runs` (the settings, each arm's configuration, PSA draws, one replication, the replication
-table and the headline), :mod:`~.budget` (the budget view: each replication's cumulative net by
-year, break-even under uncertainty, the fan), :mod:`~.report` (the comparison and differences
-tables and ``comparison.md``), :mod:`~.charts` (the distribution charts) and
-:mod:`~.budget_charts` (the fan and break-even charts); this package runs them in order
-(:func:`run_compare`) and exposes the experiment (``EXPERIMENTS``).
+table and the headline), :mod:`~.outcomes` (outcomes beyond money, the series over time reduced
+in the worker, the variance reduction of pairing), :mod:`~.budget` (the budget view: each
+replication's cumulative net by year, break-even under uncertainty, the fan), :mod:`~.report`
+and :mod:`~.report_outcomes` (the tables and ``comparison.md``), :mod:`~.stress` (the decision
+under alternative assumptions), :mod:`~.charts`, :mod:`~.budget_charts` and
+:mod:`~.outcome_charts` (the distribution, fan, break-even and over-time charts); this package
+runs them in order (:func:`run_compare`) and exposes the experiment (``EXPERIMENTS``).
 """
 
 from __future__ import annotations
