@@ -270,3 +270,13 @@ def test_the_stress_preference_by_hand():
     assert pref.loc[("other", "y"), "preferred_som"] and pref.loc[("other", "x"), "preferred_budget"]
     assert t.loc[t["setting"] == "other", "preference_changes_som"].all()
     assert not t.loc[t["setting"] == "as run", "preference_changes_som"].any()
+
+
+def test_a_stress_setting_reaches_every_arm_and_an_arms_own_override_still_wins():
+    params = load_config(["+experiment=compare_implementations", *FAST, SHARED_FTE])
+    keys, configs, _ = build_configs(params, base_overrides(FAST), setting=["coordinator.fte=0.5", "course.sessions=10"],
+                                     setting_name="half", replications=2)
+    assert len(configs) == 2 * 3
+    assert {a: c.coordinator.fte for (a, _), c in zip(keys, configs, strict=True)} == {
+        "local_coordinator": 0.5, "partnership": 0.5, "shared_coordinator": 1.5}
+    assert {c.course.sessions for c in configs} == {10}
