@@ -91,6 +91,13 @@ def test_no_health_savings_in_expected_mode_by_hand():
     assert s["savings_per_citizen_dkk"] == pytest.approx(gross / 240 * 1.035 ** (-37 / 52))
     assert s["municipal_payments_dkk"] == pytest.approx(0.75 * with_health["municipal_payments_dkk"])
     assert s["fund_net_dkk"] == pytest.approx(-0.25 * with_health["municipal_payments_dkk"])
+    # the figures docs/economics.md quotes ("What rests on SØM")
+    for key, value in (("savings_per_citizen_dkk", 7_963), ("municipal_cost_per_citizen_dkk", 7_331),
+                       ("net_per_citizen_dkk", 632), ("net_municipal_dkk", 151_700), ("fund_net_dkk", -567_463)):
+        assert s[key] == pytest.approx(value, abs=1), key
+    for key, value in (("savings_per_citizen_dkk", 11_395), ("municipal_cost_per_citizen_dkk", 9_695),
+                       ("net_per_citizen_dkk", 1_700), ("net_municipal_dkk", 407_889)):
+        assert with_health[key] == pytest.approx(value, abs=1), key
 
 
 def test_no_health_savings_in_a_run_pays_nothing_for_less_psychiatry(runs):
@@ -108,3 +115,20 @@ def test_no_health_savings_in_a_run_pays_nothing_for_less_psychiatry(runs):
 def test_the_named_settings_run_from_the_command_line_config():
     cfg = load_config(["economics=no_health_savings", "recovery=scale_up"])
     assert cfg.recovery.effect_scale == 0.47
+
+
+@pytest.mark.slow
+def test_the_scale_up_figures_quoted_in_docs_model_md():
+    """docs/model.md, "The programme's effect, at the trial's size and at scale": Fredericia, 5 years, seeds 0-9."""
+    quoted = {
+        (): {"successes": 36.1, "savings_total_dkk": 5_385_554, "municipal_payments_dkk": 4_022_017,
+             "net_municipal_dkk": 1_239_346, "net_municipal_budget_dkk": -1_102_693, "fund_net_dkk": 226_956},
+        ("recovery=scale_up",): {"successes": 11.9, "savings_total_dkk": 1_747_210, "municipal_payments_dkk": 851_982,
+                                 "net_municipal_dkk": 771_037, "net_municipal_budget_dkk": -169_317,
+                                 "fund_net_dkk": -2_943_079},
+    }
+    for extra, figures in quoted.items():
+        rows = [run(["municipality=fredericia", "years=5", f"seed={s}", "output.charts=false", *extra]).summary
+                for s in range(10)]
+        for key, value in figures.items():
+            assert np.mean([r[key] for r in rows]) == pytest.approx(value, rel=0.001, abs=1), (extra, key)
