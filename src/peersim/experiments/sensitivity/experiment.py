@@ -144,7 +144,7 @@ def _print_findings(result: SensitivityResult, out: Path) -> None:
             top = ", ".join(f"{r['parameter']} (mu* {fmt(r['mu_star'])}{_vague(r)})" for r in rows[:3])
         imprecise = int((table["verdict"] == "imprecise").sum())
         if imprecise:
-            top += f"; {imprecise} more not estimated precisely ({raise_n(result.method, result.settings)})"
+            top += f"; {imprecise} more not estimated precisely: {raise_n(result.method, result.settings)}"
         share = float(result.stats.set_index("output").loc[k, "seed_noise_share"])
         luck = (f" [seed noise {share:.0%} of its variance: mostly luck, raise replications_per_point]"
                 if math.isfinite(share) and share > NOISY else "")
