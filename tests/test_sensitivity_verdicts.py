@@ -66,9 +66,12 @@ def test_negligible_means_the_whole_interval_below_the_threshold(st, conf, verdi
 
 def test_morris_verdicts_are_relative_to_the_largest_mu_star():
     t = pd.DataFrame({"output": "y", "parameter": ["big", "wide", "tiny", "zero"], "mu": 0.0,
-                      "mu_star": [100.0, 20.0, 1.0, 0.0], "mu_star_conf": [10.0, 40.0, 2.0, 0.0], "sigma": 1.0,
+                      "mu_star": [100.0, 20.0, 1.0, 0.0], "mu_star_conf": [60.0, 55.0, 2.0, 0.0], "sigma": 1.0,
                       "mu_star_seed_se": np.nan, "rank": [1, 2, 3, 4]})
+    # the threshold is half the largest mu* (50): "big" is influential but imprecise, "wide" imprecise
     assert list(verdicts(t, "morris")[0]) == ["influential", "imprecise", "negligible", "negligible"]
+    assert list(verdicts(t, "morris")[1]) == [False, False, True, True]
+    assert verdicts(t.assign(mu_star_conf=[49.0, 49.0, 2.0, 0.0]), "morris")[0].iloc[1] == "unclear"
     text = _section(t, "morris")
     assert "`wide`" not in _negligible_line(text) and "`tiny`" in _negligible_line(text)
     assert "experiment.trajectories=80" in text

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from peersim.experiments.sensitivity.analysis import (
     IMPRECISE,
+    IMPRECISE_MORRIS,
     INFLUENTIAL,
     NEGLIGIBLE,
     SensitivityResult,
@@ -63,6 +64,7 @@ __all__ = [
     "DEFAULT_OUTPUTS",
     "EXPERIMENTS",
     "IMPRECISE",
+    "IMPRECISE_MORRIS",
     "INFLUENTIAL",
     "NEGLIGIBLE",
     "NOISY",

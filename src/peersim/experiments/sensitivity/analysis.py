@@ -17,8 +17,9 @@ from peersim.experiments.sensitivity.problem import Problem
 
 INFLUENTIAL = 0.05  # influential: the index (Sobol' ST; Morris mu* / largest mu*) at least this, CI clear of zero
 NEGLIGIBLE = 0.05   # negligible: the WHOLE confidence interval below this (ST + ST_conf; (mu* + conf) / largest mu*)
-IMPRECISE = 0.25    # not estimated precisely: the CI's half-width above this (ST_conf, a quarter of the 0-1 range of a
-                    # Sobol' index; mu_star_conf / largest mu*); such an index is never called negligible
+IMPRECISE = 0.25    # not estimated precisely (Sobol'): ST_conf above this, an interval wider than half the 0-1 range
+IMPRECISE_MORRIS = 0.5  # not estimated precisely (Morris): mu_star_conf above this share of the largest mu*, an
+                        # interval wider than the largest effect itself; such indices are never called negligible
 VERDICTS = ("influential", "unclear", "imprecise", "negligible")
 
 
@@ -143,14 +144,21 @@ def analyse(problem: Problem, samples: pd.DataFrame, outputs: Sequence[str], set
     return SensitivityResult(method, problem, list(outputs), indices, samples, stats, dict(settings), s2_all, notes)
 
 
+def imprecise_threshold(method: str) -> float:
+    """The CI half-width above which an index is not estimated precisely: a share of variance
+    (Sobol'), or a share of the output's largest mu* (Morris)."""
+    return IMPRECISE if method == "sobol" else IMPRECISE_MORRIS
+
+
 def verdicts(table: pd.DataFrame, method: str) -> tuple[pd.Series, pd.Series]:
     """What the report may say of each row of one output's indices, and whether its interval is narrow.
 
     ``verdict``: ``influential`` (index at least INFLUENTIAL, CI clear of zero); else ``imprecise``
-    (CI half-width above IMPRECISE: the data cannot tell, raise the sample size); else
+    (CI half-width above IMPRECISE, or IMPRECISE_MORRIS of the largest mu*: the data cannot tell,
+    raise the sample size); else
     ``negligible`` (the whole CI below NEGLIGIBLE); else ``unclear`` (small, but its CI reaches
     above NEGLIGIBLE); ``n/a`` where the index is undefined. ``precise``: CI half-width at most
-    IMPRECISE (an influential index can be imprecise too). Sobol' on ST, a share of variance;
+    that threshold (an influential index can be imprecise too). Sobol' on ST, a share of variance;
     Morris on mu* relative to the output's largest mu*."""
     if method == "sobol":
         value, conf = table["ST"].astype(float), table["ST_conf"].astype(float)
@@ -159,7 +167,7 @@ def verdicts(table: pd.DataFrame, method: str) -> tuple[pd.Series, pd.Series]:
         scale = top if top > 0 else 1.0
         value = table["mu_star"].astype(float) / scale
         conf = table["mu_star_conf"].astype(float) / scale
-    precise = conf <= IMPRECISE
+    precise = conf <= imprecise_threshold(method)
     verdict = np.select(
         [value.isna() | conf.isna(), (value >= INFLUENTIAL) & (value - conf > 0), ~precise, value + conf < NEGLIGIBLE],
         ["n/a", "influential", "imprecise", "negligible"], default="unclear")

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from peersim.experiments.sensitivity.analysis import IMPRECISE, verdicts  # noqa: E402
+from peersim.experiments.sensitivity.analysis import IMPRECISE, IMPRECISE_MORRIS, verdicts  # noqa: E402
 
 TOTAL, FIRST = "#1b6ca8", "#9cc3e4"
 
@@ -195,7 +195,8 @@ def morris_chart(table: pd.DataFrame, output: str, context: str = "", settings: 
     bx.set_title("Above the lines: non-linear or interacting; below 0.1: linear", fontsize=10, loc="left")
     design = (f"r={s.get('trajectories')} trajectories, {s.get('levels')} levels, {s.get('runs')} runs, "
               f"{s.get('replications_per_point')} seed(s) per point" if s else "")
-    notes = ([f"(imprecise): CI half-width above {IMPRECISE:.0%} of the largest mu*, raise experiment.trajectories"]
+    notes = ([f"(imprecise): CI half-width above {IMPRECISE_MORRIS:.0%} of the largest mu*, "
+              "raise experiment.trajectories"]
              if not verdicts(everything, "morris")[1].all() else [])
     notes += [CLIP_NOTE] if np.any(cut) else []
     _title(fig, f"Morris screening of {output} ({unit})", " | ".join(x for x in (context, design) if x),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from peersim.experiments.sensitivity.analysis import (
     IMPRECISE,
+    IMPRECISE_MORRIS,
     INFLUENTIAL,
     NEGLIGIBLE,
     SensitivityResult,
@@ -127,7 +128,7 @@ def _verdict_lines(table: pd.DataFrame, method: str, s: dict[str, Any], describe
         small = (f"ST below {INFLUENTIAL:g} or its CI reaching zero, but the CI reaching above {NEGLIGIBLE:g}")
         below = f"the whole {lvl} CI of ST below {NEGLIGIBLE:g}"
     else:
-        wide = f"the {lvl} CI's half-width above {IMPRECISE:.0%} of the largest mu*"
+        wide = f"the {lvl} CI's half-width above {IMPRECISE_MORRIS:.0%} of the largest mu*"
         small = (f"mu* below {INFLUENTIAL:.0%} of the largest or its CI reaching zero, but the CI reaching above "
                  f"{NEGLIGIBLE:.0%} of the largest")
         below = f"the whole {lvl} CI of mu* below {NEGLIGIBLE:.0%} of the largest mu*"
@@ -147,8 +148,8 @@ def _verdict_lines(table: pd.DataFrame, method: str, s: dict[str, Any], describe
     return out
 
 
-def _imprecise_mark(r: pd.Series, conf: str, scale: float = 1.0) -> str:
-    return " - **not estimated precisely**" if r[conf] / scale > IMPRECISE else ""
+def _imprecise_mark(r: pd.Series, conf: str, scale: float = 1.0, threshold: float = IMPRECISE) -> str:
+    return " - **not estimated precisely**" if r[conf] / scale > threshold else ""
 
 
 def _sobol_section(table: pd.DataFrame, rows: list[pd.Series], rest: list[str], s: dict[str, Any]) -> list[str]:
@@ -202,7 +203,7 @@ def _morris_section(table: pd.DataFrame, rows: list[pd.Series], rest: list[str],
             below = " - within the seed-noise floor" if math.isfinite(floor) and r["mu_star"] < floor else ""
             out.append(f"{i}. `{r['parameter']}`: mu* {fmt(r['mu_star'])} ± {fmt(r['mu_star_conf'])}, "
                        f"mu {fmt(r['mu'])}, sigma {fmt(r['sigma'])} "
-                       f"({_morris_shape(r['mu_star'], r['sigma'])}){below}{_imprecise_mark(r, 'mu_star_conf', top)}")
+                       f"({_morris_shape(r['mu_star'], r['sigma'])}){below}{_imprecise_mark(r, 'mu_star_conf', top, IMPRECISE_MORRIS)}")
         out.append("")
     else:
         out += ["No parameter has an effect clearly above zero.", ""]
