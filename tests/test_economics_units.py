@@ -167,9 +167,10 @@ def test_yearly_costs_are_split_by_year_and_discounted_per_year(params):
     yearly = yearly_costs(ts, params, "local_coordinator")
     coordinator = yearly[yearly["category"] == "coordinator"].set_index("year")
     assert coordinator.loc[1, "quantity"] == coordinator.loc[2, "quantity"] == 520
-    assert coordinator.loc[2, "amount_discounted_dkk"] == pytest.approx(coordinator.loc[2, "amount_dkk"] / 1.04)
+    discounted = coordinator.loc[2, "amount_discounted_dkk"]
+    assert discounted == pytest.approx(coordinator.loc[2, "amount_dkk"] / 1.035)  # the default 3.5%
     assert yearly["amount_discounted_dkk"].sum() == pytest.approx(
-        npv(yearly.groupby("year")["amount_dkk"].sum().to_numpy(), 0.04))
+        npv(yearly.groupby("year")["amount_dkk"].sum().to_numpy(), 0.035))
 
 
 # -- savings ------------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def test_som_view_by_hand(params):
                         params)
     by_group = frame.groupby("subgroup")[["gross_dkk", "savings_dkk"]].sum()
     assert by_group.loc["significant", "gross_dkk"] == pytest.approx(350_283)
-    assert by_group.loc["significant", "savings_dkk"] == pytest.approx(350_283 / 1.04)   # onset 52 weeks after start
+    assert by_group.loc["significant", "savings_dkk"] == pytest.approx(350_283 / 1.035)  # onset 52 weeks on, 3.5%
     assert by_group.loc["reduced", "savings_dkk"] == pytest.approx(2 * 116_783)          # no delay, no discount
     assert by_group.loc["mild", "gross_dkk"] == 0
     health = frame[(frame["subgroup"] == "significant") & (frame["area"] == "health")]["gross_dkk"].sum()

@@ -269,7 +269,7 @@ def test_tiny_model_sobol_writes_tables_charts_and_report(tiny_sobol):
     out, res = tiny_sobol
     ind = pd.read_parquet(out / "sobol_indices.parquet")
     assert list(ind.columns) == ["output", "parameter", "S1", "S1_conf", "ST", "ST_conf", "S1_seed_se",
-                                 "ST_seed_se", "rank"]
+                                 "ST_seed_se", "rank", "verdict", "precise"]
     assert len(ind) == 3 * 2 and set(ind["parameter"]) == {"volunteers.burnout_threshold", "coordinator.fte"}
     assert pd.read_csv(out / "sobol_indices.csv").shape == ind.shape
     samples = pd.read_parquet(out / "samples.parquet")

@@ -97,7 +97,7 @@ class Coordinator(Agent):
         # first meetings spread over the first interval; never, if no meetings are planned
         self.next_intro = [1.0 + i * min(every, float(WEEKS_PER_YEAR)) / max(n, 1) if every < math.inf else math.inf
                            for i in range(n)]
-        self.next_workshop = [0] * n
+        self.next_workshop = [0.0] * n          # by municipality: the week (fractional) its next workshop is due
         self.intro_hours = [0.0] * n
         self.cohort_hours = 0.0
         self.hours = [0.0] * len(ACTIVITIES)      # this week's hours by activity (ACTIVITIES order)
@@ -116,10 +116,9 @@ class Coordinator(Agent):
     def _capacity(self) -> int:
         """How many courses the budget can carry at once (at least one)."""
         cp, model = self.cp, self.model
-        every_w = model.p.companionship.workshop_every_weeks
-        other = len(self.municipalities) * (
-            cp.intro_meetings_per_year * cp.hours_per_intro_meeting / WEEKS_PER_YEAR + cp.hours_per_workshop / every_w
-        )
+        workshops = model.p.companionship.workshops_per_year
+        yearly = cp.intro_meetings_per_year * cp.hours_per_intro_meeting + workshops * cp.hours_per_workshop
+        other = len(self.municipalities) * yearly / WEEKS_PER_YEAR
         per_course = cp.hours_per_course_week + model.p.course.leaders_per_course * cp.supervision_hours_per_leader_week
         free = self.budget * (1.0 - cp.admin_share) - other
         if per_course <= 0:
@@ -170,14 +169,19 @@ class Coordinator(Agent):
 
     def _workshops(self, week: int) -> None:
         model, cp = self.model, self.cp
-        every = model.p.companionship.workshop_every_weeks
+        every = WEEKS_PER_YEAR / model.p.companionship.workshops_per_year   # 12 a year: every 4 1/3 weeks
         for i, m in enumerate(self.municipalities):
-            if week < self.next_workshop[i] or not model.companionship_open(m.index, week):
+            due = self.next_workshop[i]
+            if week < due or not model.companionship_open(m.index, week):
                 continue
             if self.remaining >= cp.hours_per_workshop:
                 self._spend("companionship", cp.hours_per_workshop)
-                model.workshop_until[m.index] = week + every
-                self.next_workshop[i] = week + every
+                # on schedule (held in the week it fell due): the next one an interval after the due date,
+                # so 12 a year stay 12 a year; late (or the first): an interval after this week
+                due = (due if due > week - 1 else week) + every
+                due = round(due) if abs(due - round(due)) < 1e-9 else due   # 1 + 12 x 52/12 is week 53, not 53.0000001
+                model.workshop_until[m.index] = math.ceil(due)
+                self.next_workshop[i] = due
                 model.tally("new_workshops", 1)
         self._next_workshop_any = min(self.next_workshop)
 

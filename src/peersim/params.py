@@ -143,6 +143,7 @@ class RecoveryParams:
     weekly_persistence: float = field(metadata=between(0.0, 0.999))
     fluctuation_sd: float = field(metadata=between(0.0, 30.0))
     effect_full_dose_qpr: float = field(metadata=between(0.0, QPR_MAX))
+    effect_scale: float = field(metadata=NONNEG)   # multiplies the programme's effect (1 = the trial's)
     effect_heterogeneity_sd: float = field(metadata=between(0.0, 5.0))
     fidelity_reference: float = field(metadata=between(0.01, 1.0))
     decay_per_week: float = field(metadata=SHARE)
@@ -158,7 +159,7 @@ class CompanionshipParams:
 
     uptake: float = field(metadata=SHARE)
     weeks_from_course_start: int = field(metadata=between(0, 520))
-    workshop_every_weeks: int = field(metadata=between(1, 52))
+    workshops_per_year: int = field(metadata=between(1, 52))
 
 
 @dataclass

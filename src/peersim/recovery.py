@@ -5,7 +5,8 @@ The process. A citizen's service-as-usual (counterfactual) QPR-15 follows an AR(
 a personal level ``mu = baseline + sau_drift``: every week the citizen is followed,
 ``x <- mu + rho (x - mu) + sd_innovation * eps``, starting from the baseline in the week of
 referral. The programme adds an attributable effect ``E``: it grows with each session attended
-(by ``effect_full_dose * responsiveness * fidelity / fidelity_reference / sessions``) and, from
+(by ``effect_scale * effect_full_dose * responsiveness * fidelity / fidelity_reference / sessions``;
+``effect_scale`` is 1 for the trial's effect, less for a programme whose effect shrinks at scale) and, from
 the week the course ends (or the citizen drops out), decays by a weekly share (more slowly in
 companionship while the municipality's workshops run). The factual score is
 ``counterfactual + E``: both worlds use the same random numbers, so the effect attributable to
@@ -268,7 +269,7 @@ def _effect(reg: CourseHistory, rows: np.ndarray, t_ref: np.ndarray, K: int,
     workshops = (reg.comp_until[rows] > t) & reg.workshops[np.minimum(t, until), reg.municipality[rows]]
     keep = np.where(after, np.where(workshops, 1.0 - rp.decay_per_week_companionship,
                                     1.0 - rp.decay_per_week), 1.0)
-    return reg.gain[rows] * sessions, np.cumprod(keep, axis=0), t
+    return reg.gain[rows] * rp.effect_scale * sessions, np.cumprod(keep, axis=0), t
 
 
 def _run_lengths(ok: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from peersim.economics.costs import CATEGORIES, MUNICIPAL_CATEGORIES
-from peersim.economics.discounting import yearly_factor
+from peersim.economics.discounting import Rate, yearly_factor
 from peersim.economics.params import AREAS
 from peersim.economics.tables import Table, TableLike, column, isin, n_rows
 
@@ -37,7 +37,7 @@ def _grid(fund_finances: bool, targets: list[str]) -> list[tuple[str, str, str]]
 
 
 def cashflow_table(costs: TableLike, savings: TableLike, paid: TableLike, *, fund_finances: bool,
-                   targets: list[str], discount_rate: float, horizon_years: int) -> Table:
+                   targets: list[str], discount_rate: Rate, horizon_years: int) -> Table:
     """Assemble the table from yearly costs (``year, payer, category, amount_dkk``), calendar savings
     (``year, area, amount_dkk``) and paid outcome payments (``year, target, amount_dkk``)."""
     grid = _grid(fund_finances, targets)

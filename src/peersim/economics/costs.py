@@ -102,7 +102,7 @@ def cost_table(ts: TableLike, params: EconomicsParams, implementation: str) -> T
         "unit_cost_dkk": np.array(unit_costs, dtype=float)[item],
     }
     table["amount_dkk"] = table["quantity"] * table["unit_cost_dkk"]
-    table["amount_discounted_dkk"] = table["amount_dkk"] * yearly_factor(table["year"], params.discount_rate)
+    table["amount_discounted_dkk"] = table["amount_dkk"] * yearly_factor(table["year"], params.discount)
     return table
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from peersim.economics.discounting import DiscountSchedule
 from peersim.vocabulary import IMPLEMENTATIONS, QPR_MAX, SUBGROUPS, WEEKS_PER_YEAR
 
 AREAS = ("social", "health", "employment")
@@ -159,6 +160,8 @@ class EconomicsParams:
 
     mode: str
     discount_rate: float
+    discount_rate_long: float | None   # None: discount_rate throughout
+    discount_long_after_years: int
     horizon_years: int | None  # None: the run's years (resolve_horizon)
     costs: CostParams
     savings: SavingsParams
@@ -170,6 +173,11 @@ class EconomicsParams:
             raise ValueError(f"implementation={name!r} is not known; choose one of: {', '.join(IMPLEMENTATIONS)}")
         return getattr(self.costs.implementations, name)
 
+    @property
+    def discount(self) -> DiscountSchedule:
+        """The discount rate as a schedule (stepped when ``discount_rate_long`` is set)."""
+        return DiscountSchedule(self.discount_rate, self.discount_rate_long, float(self.discount_long_after_years))
+
     def resolve_horizon(self, run_years: int) -> int:
         """``horizon_years`` as set, or the run's years when it is left at null (the default)."""
         return int(self.horizon_years) if self.horizon_years is not None else int(run_years)
@@ -178,6 +186,9 @@ class EconomicsParams:
         """Check every range and cross-field rule; raise ValueError naming the first bad key."""
         _one_of("mode", self.mode, MODES)
         _between("discount_rate", self.discount_rate, 0.0, 0.2)
+        if self.discount_rate_long is not None:
+            _between("discount_rate_long", self.discount_rate_long, 0.0, 0.2)
+        _between("discount_long_after_years", self.discount_long_after_years, 1, 100)
         if self.horizon_years is not None:
             _between("horizon_years", self.horizon_years, 1, 50)
         _validate_costs(self.costs)

@@ -61,7 +61,7 @@ def assemble(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, impl
     cashflow = cashflow_table(
         costs, calendar_table(outcomes.successes, params), pay.paid_table,
         fund_finances=params.implementation(implementation).fund_finances_programme,
-        targets=list(params.contract.targets), discount_rate=params.discount_rate,
+        targets=list(params.contract.targets), discount_rate=params.discount,
         horizon_years=max(run_years, params.resolve_horizon(run_years)))
     summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode,
                        run_years=run_years)
@@ -104,6 +104,7 @@ def _summary(costs: Table, som: Table, pay: Payments, cashflow: Table, outcomes:
         "implementation": implementation,
         "contract_active": pay.active,
         "discount_rate": params.discount_rate,
+        "discount_rate_long": params.discount_rate if params.discount_rate_long is None else params.discount_rate_long,
         "horizon_years": horizon,
         "n_citizens_referred": outcomes.n_referred,
         "n_citizens_started": started,

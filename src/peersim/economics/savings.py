@@ -46,7 +46,7 @@ def som_table(successes: TableLike, params: EconomicsParams) -> Table:
     municipality, subgroup = column(successes, "municipality"), column(successes, "subgroup")
     groups, first = group(municipality, subgroup)
     n_successes = group_sum(groups, count, len(first))
-    discounted = group_sum(groups, count * delay_factor(delay, params.discount_rate), len(first))
+    discounted = group_sum(groups, count * delay_factor(delay, params.discount), len(first))
     per = _amounts(subgroup[first], np.ones(len(first)), params)  # [group, area] SØM saving per success
     n_areas = len(AREAS)
     return {

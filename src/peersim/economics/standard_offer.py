@@ -85,7 +85,9 @@ def standard_offer_outcomes(params: EconomicsParams) -> Outcomes:
     achievements = concat([
         {"municipality": _each(starts, MUNICIPALITY), "target": _each(starts, name),
          "week": onset if target.basis == "success" else course_end,
-         "count": _each(starts, n * target.expected_rate)}
+         # at the expected rate; a target nobody qualifies for (share 0, as in economics=no_health_savings)
+         # achieves nothing
+         "count": _each(starts, n * target.expected_rate if target.share > 0 else 0.0)}
         for name, target in params.contract.targets.items()
     ], ACHIEVEMENT_COLUMNS)
     return Outcomes(

@@ -10,7 +10,8 @@ outputs and how to reanalyse a folder) is described in docs/sensitivity.md. The 
 * :mod:`.design`: Sobol' and Morris designs run with common seeds (:func:`sobol`, :func:`morris`)
   and the peersim model as the evaluation function (:class:`ModelEvaluation`);
 * :mod:`.noise`: the seed noise left in the outputs and in the indices;
-* :mod:`.analysis`: the indices from a samples table (:func:`analyse`), influential parameters;
+* :mod:`.analysis`: the indices from a samples table (:func:`analyse`), influential parameters and
+  what the report may say of each index (:func:`verdicts`);
 * :mod:`.report`: ``sensitivity.md``; :mod:`.charts`: the charts;
 * :mod:`.folder`: writing a run folder and redoing its analysis (:func:`reanalyse`);
 * :mod:`.experiment`: the two experiments' settings, their runs and printed findings.
@@ -19,13 +20,17 @@ outputs and how to reanalyse a folder) is described in docs/sensitivity.md. The 
 from __future__ import annotations
 
 from peersim.experiments.sensitivity.analysis import (
+    IMPRECISE,
+    IMPRECISE_MORRIS,
     INFLUENTIAL,
+    NEGLIGIBLE,
     SensitivityResult,
     analyse,
     design_unit_cube,
     influential,
     morris_analyze,
     sobol_analyze,
+    verdicts,
 )
 from peersim.experiments.sensitivity.design import (
     ModelEvaluation,
@@ -58,7 +63,10 @@ from peersim.experiments.sensitivity.report import chart_name, report_markdown
 __all__ = [
     "DEFAULT_OUTPUTS",
     "EXPERIMENTS",
+    "IMPRECISE",
+    "IMPRECISE_MORRIS",
     "INFLUENTIAL",
+    "NEGLIGIBLE",
     "NOISY",
     "Evaluate",
     "ModelEvaluation",
@@ -88,5 +96,6 @@ __all__ = [
     "seed_noise_variance",
     "sobol",
     "sobol_analyze",
+    "verdicts",
     "write_result",
 ]

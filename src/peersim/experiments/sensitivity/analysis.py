@@ -15,7 +15,12 @@ import pandas as pd
 from peersim.experiments.sensitivity.noise import output_matrix, output_stats, seed_se
 from peersim.experiments.sensitivity.problem import Problem
 
-INFLUENTIAL = 0.05  # a total-order index below this share of variance is called negligible
+INFLUENTIAL = 0.05  # influential: the index (Sobol' ST; Morris mu* / largest mu*) at least this, CI clear of zero
+NEGLIGIBLE = 0.05   # negligible: the WHOLE confidence interval below this (ST + ST_conf; (mu* + conf) / largest mu*)
+IMPRECISE = 0.25    # not estimated precisely (Sobol'): ST_conf above this, an interval wider than half the 0-1 range
+IMPRECISE_MORRIS = 0.5  # not estimated precisely (Morris): mu_star_conf above this share of the largest mu*, an
+                        # interval wider than the largest effect itself; such indices are never called negligible
+VERDICTS = ("influential", "unclear", "imprecise", "negligible")
 
 
 @dataclass
@@ -132,21 +137,60 @@ def analyse(problem: Problem, samples: pd.DataFrame, outputs: Sequence[str], set
     else:
         indices = _rank(pd.concat(tables, ignore_index=True), "mu_star")[
             ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma", "mu_star_seed_se", "rank"]]
+    indices = with_verdicts(indices, method)
     s2_all = (pd.concat(s2_tables, ignore_index=True)[["output", "parameter", "other", "S2", "S2_conf"]]
               if s2_tables else None)
     stats = output_stats(samples, outputs, r, at_median or {}, settings.get("levels") if method == "morris" else None)
     return SensitivityResult(method, problem, list(outputs), indices, samples, stats, dict(settings), s2_all, notes)
 
 
+def imprecise_threshold(method: str) -> float:
+    """The CI half-width above which an index is not estimated precisely: a share of variance
+    (Sobol'), or a share of the output's largest mu* (Morris)."""
+    return IMPRECISE if method == "sobol" else IMPRECISE_MORRIS
+
+
+def verdicts(table: pd.DataFrame, method: str) -> tuple[pd.Series, pd.Series]:
+    """What the report may say of each row of one output's indices, and whether its interval is narrow.
+
+    ``verdict``: ``influential`` (index at least INFLUENTIAL, CI clear of zero); else ``imprecise``
+    (CI half-width above IMPRECISE, or IMPRECISE_MORRIS of the largest mu*: the data cannot tell,
+    raise the sample size); else
+    ``negligible`` (the whole CI below NEGLIGIBLE); else ``unclear`` (small, but its CI reaches
+    above NEGLIGIBLE); ``n/a`` where the index is undefined. ``precise``: CI half-width at most
+    that threshold (an influential index can be imprecise too). Sobol' on ST, a share of variance;
+    Morris on mu* relative to the output's largest mu*."""
+    if method == "sobol":
+        value, conf = table["ST"].astype(float), table["ST_conf"].astype(float)
+    else:
+        top = float(table["mu_star"].max()) if table["mu_star"].notna().any() else math.nan
+        scale = top if top > 0 else 1.0
+        value = table["mu_star"].astype(float) / scale
+        conf = table["mu_star_conf"].astype(float) / scale
+    precise = conf <= imprecise_threshold(method)
+    verdict = np.select(
+        [value.isna() | conf.isna(), (value >= INFLUENTIAL) & (value - conf > 0), ~precise, value + conf < NEGLIGIBLE],
+        ["n/a", "influential", "imprecise", "negligible"], default="unclear")
+    return pd.Series(verdict, index=table.index, dtype=object), precise & conf.notna()
+
+
+def with_verdicts(indices: pd.DataFrame, method: str) -> pd.DataFrame:
+    """The indices table with the ``verdict`` and ``precise`` columns of :func:`verdicts`, output by output."""
+    out = indices.copy()
+    out["verdict"], out["precise"] = "n/a", False
+    for _, rows in indices.groupby("output", sort=False):
+        v, p = verdicts(rows, method)
+        out.loc[rows.index, "verdict"], out.loc[rows.index, "precise"] = v, p
+    out["precise"] = out["precise"].astype(bool)
+    return out
+
+
 def influential(table: pd.DataFrame, method: str) -> tuple[list[pd.Series], list[str]]:
-    """Rows of the parameters that matter for one output (ranked), and the names of those that do not.
+    """Rows of the parameters that matter for one output (ranked), and the names of the others
+    (which are not all negligible: see :func:`verdicts`).
 
     Sobol': total index at least 5% of the variance and its CI clear of zero. Morris: mu_star at
     least 5% of the largest mu_star and its CI clear of zero."""
     t = table.sort_values("rank")
-    if method == "sobol":
-        keep = (t["ST"] >= INFLUENTIAL) & (t["ST"] - t["ST_conf"] > 0)
-    else:
-        top = t["mu_star"].max()
-        keep = (t["mu_star"] >= INFLUENTIAL * top) & (t["mu_star"] - t["mu_star_conf"] > 0) & (top > 0)
+    keep = verdicts(t, method)[0] == "influential"
     return [row for _, row in t[keep].iterrows()], list(t[~keep]["parameter"])

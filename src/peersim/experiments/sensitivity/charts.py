@@ -15,6 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from peersim.experiments.sensitivity.analysis import IMPRECISE, IMPRECISE_MORRIS, verdicts  # noqa: E402
+
 TOTAL, FIRST = "#1b6ca8", "#9cc3e4"
 
 
@@ -42,17 +44,46 @@ def output_unit(key: str) -> str:
 
 
 HEADER_INCHES = 0.62  # room for the title and the subtitle above the axes
+CLIPPED = "#d1495b"   # the marker of a whisker cut at the axis
+CLIP_NOTE = "red triangle at the edge: interval runs beyond the axis (clipped)"
 
 
-def _title(fig: Figure, title: str, subtitle: str) -> None:
-    """Title and subtitle at fixed distances (in inches) from the top, whatever the figure's height."""
+def clipped_whiskers(ax: Any, y: np.ndarray, values: np.ndarray, conf: np.ndarray, lo: float, hi: float,
+                     color: str = "#333333", capsize: float = 2.5, horizontal: bool = True) -> np.ndarray:
+    """Whiskers ``values ± conf`` drawn only within [lo, hi]; a whisker cut at the axis ends in a red
+    triangle pointing off the chart. Returns which rows were cut (either end)."""
+    v, c = np.asarray(values, dtype=float), np.abs(np.nan_to_num(np.asarray(conf, dtype=float)))
+    ok = np.isfinite(v)
+    at = np.clip(np.where(ok, v, lo), lo, hi)     # an estimate off the axis is drawn from the edge
+    low, high = np.clip(v - c, lo, hi), np.clip(v + c, lo, hi)
+    err = np.vstack([np.where(ok, at - low, 0.0), np.where(ok, high - at, 0.0)])
+    kw = {"fmt": "none", "ecolor": color, "capsize": capsize, "elinewidth": 0.9}
+    if horizontal:
+        ax.errorbar(at, y, xerr=err, **kw)
+    else:
+        ax.errorbar(y, at, yerr=err, **kw)
+    cut_hi, cut_lo = ok & (v + c > hi), ok & (v - c < lo)
+    yy = np.asarray(y, dtype=float)
+    for cut, at, marker in ((cut_hi, hi, ">"), (cut_lo, lo, "<")):
+        if cut.any():
+            ax.plot(np.full(cut.sum(), at), yy[cut], ls="none", marker=marker, ms=7, color=CLIPPED,
+                    clip_on=False, zorder=5)
+    return cut_hi | cut_lo
+
+
+def _title(fig: Figure, title: str, subtitle: str, note: str = "") -> None:
+    """Title and subtitle at fixed distances (in inches) from the top, whatever the figure's height;
+    ``note`` (what the red marks mean) in red at the bottom left."""
     h = fig.get_figheight()
     fig.suptitle(title, fontsize=13, fontweight="bold", x=0.01, y=1 - 0.12 / h, ha="left", va="top")
     fig.text(0.01, 1 - 0.45 / h, subtitle, fontsize=9, color="#555555", ha="left", va="top")
+    if note:
+        fig.text(0.01, 0.08 / h, note, fontsize=8.5, color=CLIPPED, ha="left", va="bottom")
 
 
 def _layout(fig: Figure) -> None:
-    fig.tight_layout(rect=(0, 0, 1, 1 - HEADER_INCHES / fig.get_figheight()))
+    h = fig.get_figheight()
+    fig.tight_layout(rect=(0, 0.3 / h, 1, 1 - HEADER_INCHES / h))
 
 
 def sobol_tornado(table: pd.DataFrame, output: str, context: str = "", settings: dict[str, Any] | None = None,
@@ -69,15 +100,20 @@ def sobol_tornado(table: pd.DataFrame, output: str, context: str = "", settings:
     fig, ax = plt.subplots(figsize=(10, HEADER_INCHES + 1.3 + 0.34 * n))
     y = np.arange(n)
     h = 0.4
-    err = {"ecolor": "#333333", "capsize": 2.5, "elinewidth": 0.9}
-    ax.barh(y + h / 2, shown["ST"], h, xerr=shown["ST_conf"], color=TOTAL, error_kw=err,
-            label="total order ST (alone and in interactions)")
-    ax.barh(y - h / 2, shown["S1"], h, xerr=shown["S1_conf"], color=FIRST, error_kw=err,
-            label="first order S1 (alone)")
-    ax.set_yticks(y, labels=shown["parameter"], fontsize=8.5)
+    lo, hi = -0.15, 1.05
+    ax.barh(y + h / 2, shown["ST"].clip(lo, hi), h, color=TOTAL, label="total order ST (alone and in interactions)")
+    ax.barh(y - h / 2, shown["S1"].clip(lo, hi), h, color=FIRST, label="first order S1 (alone)")
+    cut = (clipped_whiskers(ax, y + h / 2, shown["ST"], shown["ST_conf"], lo, hi)
+           | clipped_whiskers(ax, y - h / 2, shown["S1"], shown["S1_conf"], lo, hi))
+    precise = verdicts(shown, "sobol")[1].to_numpy()
+    names = [p if ok else f"{p} (imprecise)" for p, ok in zip(shown["parameter"], precise, strict=True)]
+    ax.set_yticks(y, labels=names, fontsize=8.5)
+    for label, ok in zip(ax.get_yticklabels(), precise, strict=True):
+        if not ok:
+            label.set_color(CLIPPED)
     ax.set_ylim(-0.7, n - 0.3)
     ax.axvline(0, color="#333333", lw=0.8)
-    ax.set_xlim(-0.15, 1.05)
+    ax.set_xlim(lo, hi)
     level = f"{s.get('conf_level', 0.95):.0%}"
     ax.set_xlabel(f"Sobol' index: share of the variance of {output} (0-1); whiskers: {level} bootstrap CI")
     ax.grid(axis="x", alpha=0.3)
@@ -85,8 +121,10 @@ def sobol_tornado(table: pd.DataFrame, output: str, context: str = "", settings:
     design = (f"N={s.get('base_samples')}, {s.get('runs')} runs, {s.get('replications_per_point')} seed(s) per point"
               if s else "")
     more = f"{hidden} parameters with smaller ST not shown" if hidden else ""
+    notes = [] if precise.all() else [f"(imprecise): CI half-width above {IMPRECISE:g}, raise experiment.base_samples"]
+    notes += [CLIP_NOTE] if cut.any() else []
     _title(fig, f"What drives {output} ({output_unit(output)})?",
-           " | ".join(x for x in (context, design, more) if x))
+           " | ".join(x for x in (context, design, more) if x), "; ".join(notes))
     _layout(fig)
     return fig
 
@@ -104,9 +142,17 @@ def morris_chart(table: pd.DataFrame, output: str, context: str = "", settings: 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(14, HEADER_INCHES + 1.6 + 0.3 * max(n, 10)),
                                  gridspec_kw={"width_ratios": [1, 1.1]})
     y = np.arange(n)
-    ax.barh(y, t["mu_star"], 0.6, xerr=t["mu_star_conf"], color=TOTAL,
-            error_kw={"ecolor": "#333333", "capsize": 3, "elinewidth": 1})
-    ax.set_yticks(y, labels=t["parameter"], fontsize=9)
+    top_mu = float(np.nanmax(np.r_[everything["mu_star"].to_numpy(dtype=float), 0.0]))
+    ax_hi = 1.3 * top_mu if top_mu > 0 else 1.0   # the axis: the bars, not a runaway whisker, set the scale
+    ax.barh(y, t["mu_star"], 0.6, color=TOTAL)
+    cut = clipped_whiskers(ax, y, t["mu_star"], t["mu_star_conf"], 0.0, ax_hi, capsize=3)
+    ax.set_xlim(0, ax_hi)
+    precise = verdicts(everything, "morris")[1].loc[t.index].to_numpy()
+    ax.set_yticks(y, labels=[p if ok else f"{p} (imprecise)" for p, ok in zip(t["parameter"], precise, strict=True)],
+                  fontsize=9)
+    for label, ok in zip(ax.get_yticklabels(), precise, strict=True):
+        if not ok:
+            label.set_color(CLIPPED)
     if np.isfinite(noise_floor):
         for a in (ax, bx):
             a.axvline(noise_floor, color="#d1495b", ls=":", lw=1.2)
@@ -118,9 +164,10 @@ def morris_chart(table: pd.DataFrame, output: str, context: str = "", settings: 
                  + (f"; {hidden} smaller not shown" if hidden else ""), fontsize=10, loc="left")
 
     e = everything
-    bx.errorbar(e["mu_star"], e["sigma"], xerr=e["mu_star_conf"], fmt="o", color=TOTAL, ecolor="#999999",
-                capsize=2, ms=5)
     hi = float(np.nanmax(np.r_[e["mu_star"].to_numpy(), e["sigma"].to_numpy(), 1e-12])) * 1.15
+    bx.plot(e["mu_star"], e["sigma"], "o", color=TOTAL, ms=5)
+    cut = cut | clipped_whiskers(bx, e["sigma"].to_numpy(dtype=float), e["mu_star"], e["mu_star_conf"], 0.0, hi,
+                                 color="#999999", capsize=2).any()
     xs = np.array([0.0, hi])
     for ratio, style in ((1.0, "-"), (0.5, "--"), (0.1, ":")):
         bx.plot(xs, ratio * xs, color="#888888", lw=0.9, ls=style, label=f"sigma/mu* = {ratio:g}")
@@ -148,6 +195,11 @@ def morris_chart(table: pd.DataFrame, output: str, context: str = "", settings: 
     bx.set_title("Above the lines: non-linear or interacting; below 0.1: linear", fontsize=10, loc="left")
     design = (f"r={s.get('trajectories')} trajectories, {s.get('levels')} levels, {s.get('runs')} runs, "
               f"{s.get('replications_per_point')} seed(s) per point" if s else "")
-    _title(fig, f"Morris screening of {output} ({unit})", " | ".join(x for x in (context, design) if x))
+    notes = ([f"(imprecise): CI half-width above {IMPRECISE_MORRIS:.0%} of the largest mu*, "
+              "raise experiment.trajectories"]
+             if not verdicts(everything, "morris")[1].all() else [])
+    notes += [CLIP_NOTE] if np.any(cut) else []
+    _title(fig, f"Morris screening of {output} ({unit})", " | ".join(x for x in (context, design) if x),
+           "; ".join(notes))
     _layout(fig)
     return fig

@@ -16,7 +16,7 @@ from peersim.experiments.sensitivity.design import ModelEvaluation, morris, sobo
 from peersim.experiments.sensitivity.folder import write_result
 from peersim.experiments.sensitivity.noise import NOISY
 from peersim.experiments.sensitivity.problem import Parameter, Problem, close_matches
-from peersim.experiments.sensitivity.report import fmt
+from peersim.experiments.sensitivity.report import fmt, raise_n
 from peersim.params import DistParams, PeersimConfig
 from peersim.validation import ConfigError, between
 
@@ -127,16 +127,24 @@ def _context(params: PeersimConfig) -> str:
     return f"Scenario {params.scenario.name}, {names}, {params.years} years."
 
 
+def _vague(row: Any) -> str:
+    return "" if row["precise"] else ", imprecise"
+
+
 def _print_findings(result: SensitivityResult, out: Path) -> None:
     for k in result.outputs:
         if k in result.notes:
             print(f"  {k}: not analysed ({result.notes[k]})")
             continue
-        rows, _ = influential(result.indices[result.indices["output"] == k], result.method)
+        table = result.indices[result.indices["output"] == k]
+        rows, _ = influential(table, result.method)
         if result.method == "sobol":
-            top = ", ".join(f"{r['parameter']} (ST {r['ST']:.2f}±{r['ST_conf']:.2f})" for r in rows[:3])
+            top = ", ".join(f"{r['parameter']} (ST {r['ST']:.2f}±{r['ST_conf']:.2f}{_vague(r)})" for r in rows[:3])
         else:
-            top = ", ".join(f"{r['parameter']} (mu* {fmt(r['mu_star'])})" for r in rows[:3])
+            top = ", ".join(f"{r['parameter']} (mu* {fmt(r['mu_star'])}{_vague(r)})" for r in rows[:3])
+        imprecise = int((table["verdict"] == "imprecise").sum())
+        if imprecise:
+            top += f"; {imprecise} more not estimated precisely: {raise_n(result.method, result.settings)}"
         share = float(result.stats.set_index("output").loc[k, "seed_noise_share"])
         luck = (f" [seed noise {share:.0%} of its variance: mostly luck, raise replications_per_point]"
                 if math.isfinite(share) and share > NOISY else "")

@@ -11,7 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from peersim.experiments.sensitivity.analysis import INFLUENTIAL, SensitivityResult, influential
+from peersim.experiments.sensitivity.analysis import (
+    IMPRECISE,
+    IMPRECISE_MORRIS,
+    INFLUENTIAL,
+    NEGLIGIBLE,
+    SensitivityResult,
+    influential,
+    verdicts,
+)
 from peersim.experiments.sensitivity.noise import NOISY
 
 
@@ -103,6 +111,47 @@ def report_markdown(result: SensitivityResult, context: str = "", charts: Sequen
     return "\n".join(lines) + "\n"
 
 
+def raise_n(method: str, s: dict[str, Any]) -> str:
+    """The advice for an imprecise index: the key that sets the sample size, and a value that halves the CIs."""
+    if method == "sobol":
+        return f"raise N (experiment.base_samples={4 * int(s.get('base_samples') or 32)} halves the intervals)"
+    return f"raise r (experiment.trajectories={4 * int(s.get('trajectories') or 20)} halves the intervals)"
+
+
+def _verdict_lines(table: pd.DataFrame, method: str, s: dict[str, Any], describe) -> list[str]:
+    """The parameters that are not influential, by what their intervals allow to be said."""
+    verdict = verdicts(table, method)[0]
+    t = table.assign(verdict=verdict.to_numpy()).sort_values("rank")
+    lvl = f"{s['conf_level']:.0%}"
+    if method == "sobol":
+        wide = f"the {lvl} CI's half-width above {IMPRECISE:g}"
+        small = (f"ST below {INFLUENTIAL:g} or its CI reaching zero, but the CI reaching above {NEGLIGIBLE:g}")
+        below = f"the whole {lvl} CI of ST below {NEGLIGIBLE:g}"
+    else:
+        wide = f"the {lvl} CI's half-width above {IMPRECISE_MORRIS:.0%} of the largest mu*"
+        small = (f"mu* below {INFLUENTIAL:.0%} of the largest or its CI reaching zero, but the CI reaching above "
+                 f"{NEGLIGIBLE:.0%} of the largest")
+        below = f"the whole {lvl} CI of mu* below {NEGLIGIBLE:.0%} of the largest mu*"
+    out = []
+    imprecise = t[t["verdict"] == "imprecise"]
+    if len(imprecise):
+        listed = "; ".join(f"`{r['parameter']}` ({describe(r)})" for _, r in imprecise.head(12).iterrows())
+        more = f" and {len(imprecise) - 12} more (see the indices table)" if len(imprecise) > 12 else ""
+        out += [f"**Not estimated precisely** ({wide}: the runs cannot tell whether they matter): {listed}{more}. "
+                f"To settle them, {raise_n(method, s)}.", ""]
+    unclear = list(t.loc[t["verdict"] == "unclear", "parameter"])
+    if unclear:
+        out += [f"Not shown to matter, not negligible either ({small}): {_names(unclear)}.", ""]
+    negligible = list(t.loc[t["verdict"] == "negligible", "parameter"])
+    if negligible:
+        out += [f"Negligible ({below}): {_names(negligible)}.", ""]
+    return out
+
+
+def _imprecise_mark(r: pd.Series, conf: str, scale: float = 1.0, threshold: float = IMPRECISE) -> str:
+    return " - **not estimated precisely**" if r[conf] / scale > threshold else ""
+
+
 def _sobol_section(table: pd.DataFrame, rows: list[pd.Series], rest: list[str], s: dict[str, Any]) -> list[str]:
     lvl = f"{s['conf_level']:.0%}"
     out = []
@@ -112,12 +161,12 @@ def _sobol_section(table: pd.DataFrame, rows: list[pd.Series], rest: list[str], 
         for i, r in enumerate(rows[:8], 1):
             se = f", seed se {r['ST_seed_se']:.2f}" if math.isfinite(r["ST_seed_se"]) else ""
             out.append(f"{i}. `{r['parameter']}`: ST {r['ST']:.2f} ± {r['ST_conf']:.2f}, "
-                       f"S1 {r['S1']:.2f} ± {r['S1_conf']:.2f}{se}")
+                       f"S1 {r['S1']:.2f} ± {r['S1_conf']:.2f}{se}{_imprecise_mark(r, 'ST_conf')}")
         out.append("")
     else:
-        out += ["No parameter reaches a total-order index of 5% with its CI clear of zero.", ""]
+        out += [f"No parameter reaches a total-order index of {INFLUENTIAL:.0%} with its CI clear of zero.", ""]
     if rest:
-        out += [f"Negligible here (ST < {INFLUENTIAL:.0%} or CI reaching zero): {_names(rest)}.", ""]
+        out += _verdict_lines(table, "sobol", s, lambda r: f"ST {r['ST']:.2f} ± {r['ST_conf']:.2f}")
     s1 = float(table["S1"].clip(lower=0).sum())
     if s1 > 1.2:
         verdict = ("more than 1, so the estimates are still dominated by sampling and seed noise: "
@@ -149,16 +198,17 @@ def _morris_section(table: pd.DataFrame, rows: list[pd.Series], rest: list[str],
         out.append(f"Most influential (mu*: mean absolute change of the output over the parameter's full range, "
                    f"{lvl} CI; sigma: spread of the effects):")
         out.append("")
+        top = float(table["mu_star"].max())
         for i, r in enumerate(rows[:8], 1):
             below = " - within the seed-noise floor" if math.isfinite(floor) and r["mu_star"] < floor else ""
             out.append(f"{i}. `{r['parameter']}`: mu* {fmt(r['mu_star'])} ± {fmt(r['mu_star_conf'])}, "
                        f"mu {fmt(r['mu'])}, sigma {fmt(r['sigma'])} "
-                       f"({_morris_shape(r['mu_star'], r['sigma'])}){below}")
+                       f"({_morris_shape(r['mu_star'], r['sigma'])}){below}{_imprecise_mark(r, 'mu_star_conf', top, IMPRECISE_MORRIS)}")
         out.append("")
     else:
         out += ["No parameter has an effect clearly above zero.", ""]
     if rest:
-        out += [f"Negligible here (mu* < 5% of the largest or CI reaching zero): {_names(rest)}.", ""]
+        out += _verdict_lines(table, "morris", s, lambda r: f"mu* {fmt(r['mu_star'])} ± {fmt(r['mu_star_conf'])}")
     if math.isfinite(floor):
         above = int((table["mu_star"] > floor).sum())
         zero = int((table["mu_star"] == 0).sum())
