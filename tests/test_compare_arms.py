@@ -243,16 +243,18 @@ def test_pairing_table_agrees_with_the_replications(arms_run):
 def test_stress_settings_rerun_the_comparison_and_say_whether_the_preference_changes(arms_run):
     out, t = arms_run
     st = t["stress"]
-    assert list(dict.fromkeys(st["setting"])) == ["as run", "half_fte"]
-    assert set(st.loc[st["setting"] == "half_fte", "replications"]) == {2}
+    # the default settings (conf/experiment/compare_implementations.yaml), then the user's own
+    assert list(dict.fromkeys(st["setting"])) == ["as run", "scale_up", "no_health_savings", "half_fte"]
+    assert set(st.loc[st["setting"] != "as run", "replications"]) == {2}
     comp = t["comparison"].set_index("arm")
     as_run = st[st["setting"] == "as run"].set_index("arm")
     assert as_run["net_municipal_dkk_mean"].to_dict() == pytest.approx(comp["net_municipal_dkk_mean"].to_dict())
-    assert st.groupby("setting")["preferred_som"].sum().tolist() == [1, 1]
+    assert st.groupby("setting")["preferred_som"].sum().tolist() == [1, 1, 1, 1]
     md = (out / "comparison.md").read_text()
     assert "## The decision under other assumptions" in md and "half_fte: `coordinator.fte=0.5`" in md
     summary = json.loads((out / "comparison_summary.json").read_text())
     assert summary["stress"]["half_fte"]["overrides"] == ["coordinator.fte=0.5"]
+    assert summary["stress"]["scale_up"]["overrides"] == ["recovery=scale_up"]
 
 
 def test_the_stress_preference_by_hand():

@@ -3,7 +3,7 @@
 Each stress setting is a name and one or more overrides (``+experiment.stress.half_fte.coordinator.fte=0.5``,
 or in YAML ``stress: {scale_up: {recovery: scale_up}}``), applied to every arm on top of the command
 line's overrides (an arm's own overrides still win for their keys). The comparison is re-run under
-each setting with ``experiment.stress_replications`` replications (0: as many as the main
+each setting with ``experiment.stress_replications`` replications (at most, and with 0 as many as, the main
 comparison), the same seeds, and :func:`stress_table` records per setting and arm the headline
 (citizens started, successes, the municipal net in both views of money) and which arm the
 municipality prefers: the highest mean municipal net result, in the SØM view and in the budget
@@ -30,7 +30,8 @@ VIEWS = {"som": "net_municipal_dkk", "budget": "net_municipal_budget_dkk"}
 def stress_settings(params: PeersimConfig, overrides: list[str]) -> list[tuple[str, list[str], Any]]:
     """Every setting's (name, overrides, configurations), built and validated before any run."""
     exp = params.experiment
-    n = exp.stress_replications or exp.replications
+    # never more than the comparison itself has (a 3-replication test run stays a test run)
+    n = min(exp.stress_replications or exp.replications, exp.replications)
     out = []
     for name, entry in (exp.stress or {}).items():
         setting = override_list(entry, f"experiment.stress.{name}")
