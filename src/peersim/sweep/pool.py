@@ -167,6 +167,7 @@ def launch(hydra_context: Any, config: Any, task_function: Any, job_overrides: S
     results: list[Any] = [None] * len(jobs)
     try:
         futures: dict[Future, int] = {executor.submit(run_one, initial_job_idx + i, o): i for i, o in enumerate(jobs)}
+        _warm_up_end_of_sweep()  # the workers exist now (forked at the first submit)
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -177,6 +178,24 @@ def launch(hydra_context: Any, config: Any, task_function: Any, job_overrides: S
         raise
     executor.shutdown(wait=True)
     return results
+
+
+def _warm_up_end_of_sweep() -> None:
+    """Import what the end of the sweep needs (matplotlib for its charts: 1-3 s on the
+    development machine) in a thread of the command while the workers run, instead of after."""
+    import threading
+
+    def imports() -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+            import pyarrow.parquet  # noqa: F401
+        except Exception:  # noqa: BLE001 - only a head start: the end of the sweep imports them itself
+            pass
+
+    threading.Thread(target=imports, name="peersim-sweep-warm-up", daemon=True).start()
 
 
 def _end_workers(executor: ProcessPoolExecutor) -> None:
