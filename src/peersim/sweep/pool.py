@@ -96,19 +96,6 @@ def _ready(hydra_context: Any, config: Any, jobs: Sequence[Sequence[str]]) -> An
 
 
 def run_one(idx: int, overrides: Sequence[str]) -> Any:
-    if os.environ.get("SF_PROF"):
-        import cProfile
-        pr = cProfile.Profile()
-        pr.enable()
-        try:
-            return _run_one(idx, overrides)
-        finally:
-            pr.disable()
-            pr.dump_stats(f"{os.environ['SF_PROF']}/{os.getpid()}_{idx}.prof")
-    return _run_one(idx, overrides)
-
-
-def _run_one(idx: int, overrides: Sequence[str]) -> Any:
     """Run job number ``idx`` in this process, as Hydra's launchers do
     (:func:`peersim.sweep.hydra_job.run_job`); its ``JobReturn`` without the two configurations
     (the command does not read them)."""
