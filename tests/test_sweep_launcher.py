@@ -163,3 +163,16 @@ def test_both_launchers_write_the_same_job_folders_and_table(both):
         assert sa == sb, job
     ta, tb = (pd.read_parquet(d / "sweep_summary.parquet") for d in (a, b))
     pd.testing.assert_frame_equal(ta, tb)
+
+
+def test_a_finished_sweep_is_recognised_from_its_folders_without_composing(both):
+    from peersim.sweep.pool import _all_done
+
+    r = both["peersim"]
+    assert r.returncode == 0, r.output
+    sw = r.cwd / "sw"
+    cfg = OmegaConf.load(next(sw.glob("*/.hydra/hydra.yaml")))
+    OmegaConf.update(cfg, "hydra.sweep.dir", str(sw))
+    jobs = [["years=1", f"scenario={s}", f"seed={n}"] for s in ("local_coordinator", "partnership") for n in (1, 2)]
+    assert _all_done(cfg, jobs)
+    assert not _all_done(cfg, [*jobs, ["years=1", "scenario=partnership", "seed=3"]])

@@ -80,19 +80,58 @@ def _prepare(hydra_context: Any, configs: Any, task_function: Any, singleton_sta
 
 
 def _ready(hydra_context: Any, config: Any, jobs: Sequence[Sequence[str]]) -> Any:
-    """What every worker needs, made once here so that forked workers inherit it: peersim's
-    simulation imported, the shapes of the first jobs composed (for up to
-    :data:`PRECOMPOSE_SECONDS`; a worker composes any other shape when it meets it)."""
-    import peersim.simulate  # noqa: F401  (the model, Mesa)
+    """What every worker needs, made once here so that forked workers inherit it: the shapes of
+    the first jobs composed (for up to :data:`PRECOMPOSE_SECONDS`; a worker composes any other
+    shape when it meets it) and peersim's model imported, unless every job's folder holds a
+    ``summary.json`` already (a re-run of a finished sweep: its jobs are likely to be skipped)."""
     from peersim.sweep.derive import JobConfigs
 
     configs = JobConfigs(hydra_context.config_loader, config)
+    groups = configs.groups
+    seen: set[tuple] = set()
     t0 = time.perf_counter()
     for overrides in jobs[:PRECOMPOSE_JOBS]:
         if time.perf_counter() - t0 > PRECOMPOSE_SECONDS:
             break
-        configs.prepare(overrides)
+        rough = tuple(_rough_shape(o, groups) for o in overrides)  # parsing every job costs ms each
+        if rough not in seen:
+            seen.add(rough)
+            configs.prepare(overrides)
+    if not _all_done(config, jobs):
+        import peersim.simulate  # noqa: F401  (the model, Mesa)
     return configs
+
+
+def _rough_shape(override: str, groups: set[str]) -> str:
+    """An override with the value of a plain ``key=value`` left out: jobs alike in this are
+    very likely one shape (:mod:`peersim.sweep.derive` decides; this only saves parsing)."""
+    key = override.split("=", 1)[0]
+    if key.startswith(("+", "~", "hydra")) or "/" in key or "@" in key or key in groups:
+        return override
+    return key
+
+
+def _all_done(config: Any, jobs: Sequence[Sequence[str]]) -> bool:
+    """Whether every job's folder (named as ``hydra.sweep.subdir`` by default names it) holds a
+    ``summary.json``; False when that cannot be told without composing."""
+    from omegaconf import OmegaConf
+
+    from peersim.sweep.jobs import SUBDIR_RESOLVER, SUMMARY, job_subdir
+
+    subdir = OmegaConf.to_container(config.hydra.sweep)["subdir"]
+    if subdir != "${" + SUBDIR_RESOLVER + ":${hydra.job.override_dirname}}":
+        return False
+    dirname = config.hydra.job.config.override_dirname
+    if (dirname.kv_sep, dirname.item_sep) != ("=", ","):
+        return False
+    exclude = set(dirname.exclude_keys)
+    sweep_dir = Path(str(config.hydra.sweep.dir))
+    for overrides in jobs:
+        kept = sorted(o for o in overrides
+                      if not o.startswith("hydra") and o.lstrip("+~").split("=", 1)[0] not in exclude)
+        if not (sweep_dir / job_subdir(",".join(kept)) / SUMMARY).is_file():
+            return False
+    return True
 
 
 def run_one(idx: int, overrides: Sequence[str]) -> Any:
