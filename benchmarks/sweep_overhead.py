@@ -10,15 +10,16 @@ and for a sweep of ``--big`` jobs (the two scenarios x big/2 seeds), on this mac
   on one core (start-up and imports included, as a user's script pays them);
 - the sweep: the ``peersim -m ...`` command, wall time from start to exit (start-up, checking,
   every job's folder and files, the sweep's table and charts);
-- the ratio sweep / loop (the aim: at most 1.0, better 0.7);
+- the ratio sweep / loop (the aim: at most 1.0, better 0.7), and the CPU seconds each used (the
+  sweep's with its workers'), which depend less on what else runs on the machine;
 - the first job: seconds from the command's start until the first job's folder holds its
   ``summary.json`` (polled every 20 ms);
 - the resume: the same command again into the same folder (every job skipped), against
   ``python -m peersim.sweep <folder>`` (a process that reads every job's folder and writes the
   table and charts: what reading the sweep's table costs).
 
-A machine reference (10 million Python additions) is printed first; the machine is shared, so
-run it twice and compare.
+A machine reference (10 million Python additions) is printed first and the load average after
+each sweep; on a shared machine run it twice and compare.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,12 +62,19 @@ def python_reference() -> float:
     return time.perf_counter() - t0
 
 
-def loop_seconds(seeds: int, tmp: Path) -> float:
-    """The same runs from one Python process on one core, start-up and imports included."""
-    t0 = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children and theirs."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def loop_seconds(seeds: int, tmp: Path) -> tuple[float, float]:
+    """The same runs from one Python process on one core, start-up and imports included: wall
+    and CPU seconds."""
+    c0, t0 = _cpu(), time.perf_counter()
     subprocess.run([sys.executable, "-c", LOOP.format(scenarios=SCENARIOS), str(tmp / "loop"), str(seeds)],
                    check=True, capture_output=True, cwd=tmp)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _cpu() - c0
 
 
 def _first_summary(sweep_dir: Path) -> bool:
@@ -80,7 +89,7 @@ def sweep_seconds(seeds: int, tmp: Path, name: str, extra: list[str]) -> dict:
     sweep_dir = tmp / name
     cmd = [*_peersim(), "-m", f"scenario={','.join(SCENARIOS)}", f"seed=range(0,{seeds})",
            f"hydra.sweep.dir={sweep_dir}", *extra]
-    t0 = time.perf_counter()
+    c0, t0 = _cpu(), time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     first = None
     while proc.poll() is None:
@@ -89,6 +98,7 @@ def sweep_seconds(seeds: int, tmp: Path, name: str, extra: list[str]) -> dict:
         time.sleep(0.02)
     wall = time.perf_counter() - t0
     err = proc.stderr.read()
+    cpu = _cpu() - c0
     if proc.returncode != 0:
         raise SystemExit(f"the sweep failed ({proc.returncode}):\n{err}")
     if first is None:
@@ -102,23 +112,24 @@ def sweep_seconds(seeds: int, tmp: Path, name: str, extra: list[str]) -> dict:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "peersim.sweep", str(sweep_dir)], cwd=tmp, check=True, capture_output=True)
     gather = time.perf_counter() - t0
-    return {"jobs": 2 * seeds, "seconds": wall, "first_job_seconds": first, "resume_seconds": resume,
-            "gather_seconds": gather}
+    return {"jobs": 2 * seeds, "seconds": wall, "cpu_seconds": cpu, "first_job_seconds": first,
+            "resume_seconds": resume, "gather_seconds": gather, "load_average": os.getloadavg()[0]}
 
 
 def measure(seeds: int, extra: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        loop = loop_seconds(seeds, tmp)
+        loop, loop_cpu = loop_seconds(seeds, tmp)
         sweep = sweep_seconds(seeds, tmp, "sweep", extra)
-    return {**sweep, "loop_seconds": loop, "ratio": sweep["seconds"] / loop}
+    return {**sweep, "loop_seconds": loop, "loop_cpu_seconds": loop_cpu, "ratio": sweep["seconds"] / loop}
 
 
 def report(r: dict, label: str) -> None:
     print(f"  {label}: {r['jobs']} jobs: sweep {r['seconds']:.1f} s, one-core loop {r['loop_seconds']:.1f} s, "
-          f"ratio {r['ratio']:.2f}; first job done after {r['first_job_seconds']:.1f} s; "
+          f"ratio {r['ratio']:.2f} (CPU: sweep {r['cpu_seconds']:.1f} s, loop {r['loop_cpu_seconds']:.1f} s); "
+          f"first job done after {r['first_job_seconds']:.1f} s; "
           f"resume (all skipped) {r['resume_seconds']:.1f} s, reading the table "
-          f"(python -m peersim.sweep) {r['gather_seconds']:.1f} s")
+          f"(python -m peersim.sweep) {r['gather_seconds']:.1f} s; load average {r['load_average']:.1f}")
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 WORKER_ENV = "PEERSIM_SWEEP_WORKER"
-PRECOMPOSE_SECONDS = 1.0  # composing shapes in the command before the first job starts, at most
+PRECOMPOSE_SECONDS = 2.0  # composing shapes in the command before the first job starts, at most
 PRECOMPOSE_JOBS = 1000    # the jobs whose shapes are looked at for that
 
 log = logging.getLogger(__name__)
