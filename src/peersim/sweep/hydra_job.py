@@ -79,14 +79,32 @@ def to_yaml(cfg: Any) -> str:
     container = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True) if OmegaConf.is_config(cfg) else cfg
     if not isinstance(container, dict) or not container:
         return _dump(container)
-    out = []
+    out: list[str] = []
+    plain: dict = {}  # consecutive items without a long string: one call of the emitter
     for key, value in container.items():
-        if not (isinstance(value, dict) and value and _has_long(value)) or _has_long(key):
+        if not _has_long(value) and not _has_long(key):
+            plain[key] = value
+            continue
+        if plain:
+            out.append(_dump(plain))
+            plain = {}
+        if not isinstance(value, dict) or not value or _has_long(key):
             out.append(_dump({key: value}))
             continue
-        for i, (k, v) in enumerate(value.items()):
-            text = _dump({key: {k: v}})
-            out.append(text if i == 0 else text.split("\n", 1)[1])
+        out.append(_dump({key: {}}).removesuffix(" {}\n") + "\n")  # the key as the emitter writes it
+        inner: dict = {}
+        for k, v in value.items():
+            if not _has_long(v) and not _has_long(k):
+                inner[k] = v
+                continue
+            if inner:
+                out.append(_dump({key: inner}).split("\n", 1)[1])
+                inner = {}
+            out.append(_dump({key: {k: v}}).split("\n", 1)[1])
+        if inner:
+            out.append(_dump({key: inner}).split("\n", 1)[1])
+    if plain:
+        out.append(_dump(plain))
     return "".join(out)
 
 
@@ -105,7 +123,8 @@ def run_job(hydra_context: Any, config: DictConfig, task_cfg: DictConfig, task_f
     callbacks = hydra_context.callbacks
     old_cwd = os.getcwd()
     orig_hydra_cfg = HydraConfig.instance().cfg
-    HydraConfig.instance().set_config(config)
+    if "hydra:" in str(OmegaConf.to_container(config.hydra.sweep)):  # the folder names need the Hydra config
+        HydraConfig.instance().set_config(config)
     output_dir = os.path.join(str(OmegaConf.select(config, "hydra.sweep.dir")),
                               str(OmegaConf.select(config, "hydra.sweep.subdir")))
     with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
