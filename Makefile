@@ -30,9 +30,11 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m "" $(ARGS)
 
-## bench: replications per second and whole-process time, on this machine
+## bench: replications per second and whole-process time, on this machine; then what a sweep
+##        costs against the same runs in a one-core loop (SWEEP_ARGS, e.g. SWEEP_ARGS="--big 0")
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(ARGS)
+	$(BIN)/python benchmarks/sweep_overhead.py $(SWEEP_ARGS)
 
 ## register: regenerate the parameter evidence register docs/parameters.md and .csv from conf/
 ##           (`make register ARGS=--check` only checks that they are current)

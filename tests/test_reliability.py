@@ -308,19 +308,76 @@ def test_no_worker_outlives_a_killed_experiment(tmp_path):
     assert _left_after(proc.pid, 5) == [], "workers outlived the killed command by 5 s"
 
 
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (a sweep's workers forked from the command carry the
+    command's environment as it was at its start, without PEERSIM_COMMAND_PID)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _still_there(pids: list[int], seconds: float) -> list[int]:
+    end = time.monotonic() + seconds
+    while True:
+        left = []
+        for p in pids:
+            try:
+                state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                left.append(p)
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.2)
+
+
+def _kill_when_workers_run(args: list[str], tmp_path: Path, launcher: list[str], started) -> None:
+    proc, err = _start([*args, *launcher], tmp_path / "cwd")
+    end = time.monotonic() + 90
+    while not started(proc) and time.monotonic() < end:
+        assert proc.poll() is None, "".join(err)[-2000:]
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    workers = sorted(set(_children(proc.pid)) | set(_workers_of(proc.pid)))
+    assert workers, "no worker processes found to watch"
+    proc.kill()
+    proc.wait()
+    assert _still_there(workers, 5) == [], "sweep workers outlived the killed command by 5 s"
+    assert _left_after(proc.pid, 5) == [], "sweep workers outlived the killed command by 5 s"
+
+
+SWEEP_AT_START = ["-m", "years=50", "seed=1,2,3,4", "output.charts=false", "hydra.launcher.n_jobs=2"]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
 def test_no_worker_outlives_a_sweep_killed_as_its_workers_start(tmp_path):
-    """Workers that never got a job are ended too (peersim.lifeline.reap_when_gone)."""
-    proc, err = _start(["-m", "years=50", "seed=1,2,3,4", "output.charts=false", "hydra.launcher.n_jobs=2",
-                        f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path / "cwd")
-    end = time.monotonic() + 90
-    while not any(p != proc.pid for p in _loky_workers(proc.pid)) and time.monotonic() < end:
-        assert proc.poll() is None, "".join(err)[-2000:]
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    assert _left_after(proc.pid, 5) == [], "sweep workers outlived the killed command by 5 s"
+    """Workers that never got a job are ended too: peersim's (forked, each watching the command
+    from its start: peersim.lifeline.end_with) and joblib's (peersim.lifeline.reap_when_gone)."""
+    args = [*SWEEP_AT_START, f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    _kill_when_workers_run(args, tmp_path / "peersim", [], lambda proc: len(_pool_workers(proc.pid)) >= 2)
+    _kill_when_workers_run(args, tmp_path / "joblib", ["hydra/launcher=joblib"],
+                           lambda proc: any(p != proc.pid for p in _loky_workers(proc.pid)))
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """Children of the command that are Python processes like it (not the reaper's new session)."""
+    out = []
+    for child in _children(pid):
+        try:
+            if Path(f"/proc/{child}/cmdline").read_bytes() == Path(f"/proc/{pid}/cmdline").read_bytes():
+                out.append(child)
+        except OSError:
+            continue
+    return out
 
 
 def _loky_workers(pid: int) -> list[int]:
@@ -336,18 +393,42 @@ def _loky_workers(pid: int) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
-def test_no_worker_outlives_a_killed_sweep(tmp_path):
-    """A worker that is running a job watches the command (one that never got a job idles until
-    joblib's idle timeout ends it: docs/reliability.md), so the sweep is killed while jobs run."""
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib"]], ids=["peersim", "joblib"])
+def test_no_worker_outlives_a_killed_sweep(tmp_path, launcher):
+    """The sweep is killed while its jobs run (a joblib worker that never got a job idles until
+    joblib's idle timeout ends it: docs/reliability.md)."""
     sweep = tmp_path / "sweep"
-    proc, err = _start(["-m", "years=50", "municipality=copenhagen", "seed=1,2,3,4,5,6,7,8", "output.charts=false",
+    args = ["-m", "years=50", "municipality=copenhagen", "seed=1,2,3,4,5,6,7,8", "output.charts=false",
+            "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"]
+
+    def running(proc) -> bool:
+        if sweep.is_dir() and any(p.is_dir() for p in sweep.iterdir()):
+            time.sleep(1)
+            return True
+        return False
+
+    _kill_when_workers_run(args, tmp_path, launcher, running)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals and /proc as on Linux")
+def test_ctrl_c_ends_a_sweeps_workers_and_still_writes_its_table(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc, err = _start(["-m", "years=50", "municipality=copenhagen", "seed=1,2,3,4,5,6", "output.charts=false",
                         "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], tmp_path / "cwd")
     end = time.monotonic() + 90
-    while not (sweep.is_dir() and any(p.is_dir() for p in sweep.iterdir())) and time.monotonic() < end:
+    while len(_pool_workers(proc.pid)) < 2 or not list(sweep.glob("*/.hydra/overrides.yaml")):
         assert proc.poll() is None, "".join(err)[-2000:]
+        assert time.monotonic() < end, "no job started within 90 s"
         time.sleep(0.1)
-    time.sleep(1)
-    assert proc.poll() is None, "the sweep ended before it could be killed"
-    proc.kill()
-    proc.wait()
-    assert _left_after(proc.pid, 5) == [], "sweep workers outlived the killed command by 5 s"
+    workers = _pool_workers(proc.pid)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    assert time.monotonic() - t0 < 5, "Ctrl-C took more than 5 s"
+    time.sleep(0.3)
+    assert proc.returncode == 130, "".join(err)[-3000:]
+    assert _still_there(workers, 3) == [], "workers outlived the interrupted sweep by 3 s"
+    out = proc.stdout.read()
+    assert (sweep / "sweep_summary.csv").is_file(), out[-2000:] + "".join(err)[-3000:]
+    assert "peersim sweep stopped early" in out, out[-2000:]

@@ -2,7 +2,7 @@
 
 The command lines run as a user runs them (subprocesses, each in its own working directory),
 started side by side when the module's first test needs them: a three-job sweep on the default
-joblib launcher with one job made to fail, then the same sweep resumed into the same folder; an
+launcher (peersim's) with one job made to fail, then the same sweep resumed into the same folder; an
 unknown launcher; and (slow: a fresh Python process per job) a sweep through submitit_local. The
 rest are checks of the table, the folder names and the job wrapper without Hydra's launchers.
 """
@@ -26,7 +26,7 @@ def sweep_args(*extra: str) -> list[str]:
     return ["-m", YEARS, "hydra.sweep.dir=sw", *extra]
 
 
-# A sweep of three seeds on the default (joblib) launcher in which the second job fails: its
+# A sweep of three seeds on the default launcher (peersim's) in which the second job fails: its
 # folder holds a directory where the run writes its time series table, so writing its outputs
 # fails (as a full disk or a read-only folder would). It is then resumed (``resumed``) after the
 # obstacle is gone and the third job's summary.json was deleted: only those two jobs run again.
@@ -38,22 +38,22 @@ FAILING, DELETED, KEPT = JOB.format(2), JOB.format(3), JOB.format(1)
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> CliRuns:
     root = tmp_path_factory.mktemp("sweeps")
-    (root / "joblib" / "sw" / FAILING / "timeseries.parquet").mkdir(parents=True)
+    (root / "default" / "sw" / FAILING / "timeseries.parquet").mkdir(parents=True)
     launcher = CliRuns(root, {
-        "joblib": sweep_args(*SEEDS),
+        "default": sweep_args(*SEEDS),
         "unknown_launcher": sweep_args("seed=1,2", "hydra/launcher=slurm_typo"),
         "submitit_local": sweep_args("scenario=local_coordinator,partnership", "seed=1", "output.charts=true",
                                      "hydra/launcher=submitit_local"),
     })
-    launcher.start("joblib", "unknown_launcher")  # independent: side by side
+    launcher.start("default", "unknown_launcher")  # independent: side by side
     yield launcher
     launcher.close()
 
 
 @pytest.fixture(scope="module")
 def resumed(runs) -> tuple[Cli, int]:
-    """The joblib sweep run again into the same folder, once the first run has ended."""
-    first = runs["joblib"]
+    """The default sweep run again into the same folder, once the first run has ended."""
+    first = runs["default"]
     first.wait()
     folder = first.cwd / "sw"
     (folder / FAILING / "timeseries.parquet").rmdir()
@@ -96,7 +96,7 @@ def _check_rows_match_summaries(df: pd.DataFrame, folder: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def test_a_failed_job_is_reported_and_the_others_are_kept(runs):
-    r = runs["joblib"]
+    r = runs["default"]
     assert r.returncode == 1, r.output
     df = table(r).set_index("job_dir")
     assert df["status"].to_dict() == {KEPT: "ok", FAILING: "failed", DELETED: "ok"}
@@ -160,7 +160,7 @@ def test_an_unknown_launcher_stops_with_one_line(runs):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2
     assert len(lines) == 1 and lines[0].startswith("peersim: error: hydra/launcher=slurm_typo"), r.output
-    assert "joblib" in lines[0] and "submitit_slurm" in lines[0]
+    assert " peersim," in lines[0] and "joblib" in lines[0] and "submitit_slurm" in lines[0]
     assert list(r.cwd.iterdir()) == []
 
 

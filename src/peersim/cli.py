@@ -69,7 +69,7 @@ def _task(cfg) -> None:
         from peersim.lifeline import end_with_command
         from peersim.sweep import run_job
 
-        end_with_command()  # in a joblib worker: end when the command is killed
+        end_with_command()  # in a joblib worker (hydra/launcher=joblib): end when the command is killed
 
         _quiet_libraries()
         run_job(out, lambda: to_params(cfg), task_overrides, _run_one)

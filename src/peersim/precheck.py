@@ -16,6 +16,16 @@ from peersim.validation import ConfigError
 # Hydra flags that take a value, and flags that change what Hydra does (then we do not pre-check)
 _VALUE_FLAGS = {"--config-path", "-cp", "--config-name", "-cn", "--config-dir", "-cd",
                 "--package", "-p", "--experimental-rerun"}
+_CHECKED: dict[str, bool] = {"sweep": False}  # set when precheck has checked every value of a sweep
+
+
+def checked_sweep() -> bool:
+    """Whether :func:`precheck` has checked every value of this process's sweep (composed its
+    first job and each option of a sweep over a group, set each value of a sweep over a value):
+    peersim's sweeper then does not compose the batch again before launching it."""
+    return _CHECKED["sweep"]
+
+
 _SPECIAL_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i",
                   "--shell-completion", "-sc", "--resolve", "--config-path", "-cp",
                   "--experimental-rerun"}
@@ -243,6 +253,7 @@ def precheck(argv: list[str]) -> None:
             candidate = [*base[:pos], alt, *base[pos + 1:]]
             model = [o for o in candidate if not _is_hydra_override(o)]
             to_params(compose_config(model, config_dirs=dirs, config_name=name))
+    _CHECKED["sweep"] = multirun
 
 
 def _resolved_run_dir(model: list[str], run_dir: str, dirs: list[str], name: str) -> str | None:

@@ -38,12 +38,18 @@ running Python's error handling (killed by SLURM for time or memory, a crashed w
 the launcher itself raise; ``peersim`` then still gathers the table (see :func:`end_of_command`)
 and those jobs show as ``incomplete`` or ``missing``. Re-running the sweep runs exactly them.
 
-**Launchers.** Sweeps run on Hydra's joblib launcher by default (conf/hydra/peersim.yaml), i.e. on
-every core of this machine; ``hydra/launcher=slurm`` sends the same jobs to SLURM with
-peersim's defaults from ``conf/hydra/launcher/slurm.yaml``, ``submitit_local`` runs them
-through submitit on this machine (all at once: a way to test the cluster path, not to compute).
+**Launchers.** Sweeps run on peersim's own launcher by default (``hydra/launcher=peersim``,
+conf/hydra/peersim.yaml; :mod:`~peersim.sweep.pool`): worker processes forked from the command on
+every core of this machine, each job's configuration derived from one composition per shape of
+the sweep (:mod:`~peersim.sweep.derive`) and run as Hydra runs a job
+(:mod:`~peersim.sweep.hydra_job`). ``hydra/launcher=joblib`` is Hydra's own parallel launcher,
+``hydra/launcher=slurm`` sends the same jobs to SLURM with peersim's defaults from
+``conf/hydra/launcher/slurm.yaml``, ``submitit_local`` runs them through submitit on this machine
+(all at once: a way to test the cluster path, not to compute).
 
 **Modules.** :mod:`~peersim.sweep.jobs` (a job's folder, resume and failures; the launchers),
+:mod:`~peersim.sweep.pool`, :mod:`~peersim.sweep.derive` and :mod:`~peersim.sweep.hydra_job`
+(peersim's launcher),
 :mod:`~peersim.sweep.table` (the table), :mod:`~peersim.sweep.size` (how many jobs),
 :mod:`~peersim.sweep.charts` (the charts) and
 :mod:`~peersim.sweep.end` (the end of a sweep: the Hydra callback, the report, ``python -m
