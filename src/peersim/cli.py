@@ -206,9 +206,9 @@ def main() -> None:
 
 def _main() -> None:
     import peersim.experiments  # noqa: F401  (registers the experiments' schemas with Hydra)
-    from peersim.config import experiment_override
+    from peersim.config import normalise_override
 
-    sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]
+    sys.argv[1:] = argv = [normalise_override(a) for a in sys.argv[1:]]
     precheck(argv)  # ConfigError: one line, exit code 2 (main)
     export_config_dirs(argv)
 
