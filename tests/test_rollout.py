@@ -203,3 +203,36 @@ def test_the_plan_writes_its_tables_charts_and_summary(small_plan, tmp_path):
     assert {"rollout.csv", "rollout_fund.csv", "summary.json", "chart_rollout_map.png",
             "chart_rollout_fund_cash.png", "chart_rollout_over_time.png"} <= names
     assert dataclasses.asdict(small_plan.params)["rollout"]["shared_with"] == {"billund": "fredericia"}
+
+
+def test_the_lean_group_run_gives_the_rows_of_a_full_run(small_plan):
+    full = run_plan(load_config(PLAN), run=run)  # peersim.simulate.run: with Mesa agents, every table
+    pd.testing.assert_frame_equal(full.rows, small_plan.rows)
+
+
+# -- experiment=rollout ----------------------------------------------------------------------
+
+
+def test_the_experiment_compares_plans_with_common_random_numbers(tmp_path):
+    from peersim.experiments import run_experiment
+
+    s = run_experiment("rollout", ["years=3", "experiment.replications=2", "experiment.plans=[first_ten,region_nordjylland]",
+                                   "experiment.n_jobs=1", "experiment.progress=false", "output.charts=false",
+                                   ], tmp_path)
+    reps = pd.read_csv(tmp_path / "rollout_replications.csv")
+    assert list(reps["plan"]) == ["first_ten", "region_nordjylland"] * 2
+    assert list(reps["seed"]) == [0, 0, 1, 1]
+    assert s["recover_within_years"] == 3 and set(s["by_plan"]) == {"first_ten", "region_nordjylland"}
+    # replication 0 of first_ten is the plan run on its own with seed 0
+    alone = run_plan(load_config(["rollout=first_ten", "years=3"])).summary
+    first = reps.iloc[0]
+    assert first["rollout_peak_capital_need_dkk"] == pytest.approx(alone["rollout_peak_capital_need_dkk"])
+    assert first["rollout_citizens_started"] == alone["rollout_citizens_started"]
+
+
+def test_the_experiment_refuses_an_unknown_plan_in_one_line(tmp_path):
+    from peersim.experiments import run_experiment
+
+    with pytest.raises(ConfigError) as e:
+        run_experiment("rollout", ["experiment.plans=[national,nationl]"], tmp_path)
+    assert "unknown plan 'nationl'" in str(e.value) and "\n" not in str(e.value)

@@ -63,6 +63,11 @@ def register_schema() -> None:
                         package="municipality")
 
 
+def municipality_options() -> list[str]:
+    """Every option of the ``municipality`` group: the presets and the other municipalities of the 98."""
+    return names.all_options(_preset_names())
+
+
 def _preset_names() -> list[str]:
     """The municipality presets (``conf/municipality/*.yaml``), calibrated or stated one by one."""
     folder = conf_dir() / "municipality"
@@ -98,10 +103,8 @@ def experiment_schemas() -> dict[str, type]:
 
 
 def group_options(group: str) -> list[str]:
-    """The selectable options of a config group (files starting with ``_`` are shared parts; the
-    ``municipality`` group has every municipality besides its presets)."""
-    if group == "municipality":
-        return names.all_options(_preset_names())
+    """The option files of a config group (files starting with ``_`` are shared parts); the
+    ``municipality`` group also has every other municipality (:func:`municipality_options`)."""
     folder = conf_dir() / group
     return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
 

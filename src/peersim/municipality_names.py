@@ -32,7 +32,8 @@ def option_name(name: str, presets: Sequence[str], *, key: str = "municipality")
     try:
         m = M.lookup(text)
     except ConfigError as exc:
-        raise ConfigError(str(exc).replace("municipality:", f"{key}:", 1)) from None
+        line = str(exc).replace("municipality:", f"{key}:", 1)
+        raise ConfigError(f"{line}; calibrated presets: {', '.join(presets)}") from None
     for candidate in (m.cli_name, *m.aliases):
         if candidate in presets:
             return candidate
@@ -80,7 +81,7 @@ def normalise_override(override: str, presets: Sequence[str],
     if not sep or key not in NAME_KEYS or not value.strip():
         return override
     if key == "municipality":
-        if value.startswith(("[", "{", "$", "choice(", "range(", "glob(")):
+        if value.startswith(("[", "{", "$", "_", "choice(", "range(", "glob(")):  # Hydra's own (or a shared part)
             return override
         parts = [option_name(v.strip().strip("'\""), presets) for v in _split_top(value)]
         return f"{prefix}{key}={','.join(parts)}"

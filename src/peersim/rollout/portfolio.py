@@ -16,7 +16,9 @@ the plan's last year are not counted (docs/rollout.md).
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +26,10 @@ import pandas as pd
 import yaml
 
 from peersim import municipalities as M
+from peersim.course import courses_to_frame
 from peersim.economics import evaluate
 from peersim.economics.discounting import year_of_week
+from peersim.model import PeersimModel
 from peersim.params import PeersimConfig, PlanBuilderParams, RolloutParams
 from peersim.rollout.plan import Group, Plan, build_plan
 from peersim.validation import ConfigError
@@ -51,18 +55,25 @@ def _scenario_values(params: PeersimConfig, implementation: str) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+@functools.cache
+def _preset(name: str):
+    """A municipality's parameters (a preset's calibrated values, or the common ones and its own
+    population), read once; callers copy it."""
+    from peersim.config import municipality_preset
+
+    return municipality_preset(name, key="rollout")
+
+
 def group_params(params: PeersimConfig, group: Group, plan: Plan) -> PeersimConfig:
     """The parameters of one group's run: its municipalities (presets keep their calibrated values),
     its implementation and FTE, its years from its start to the plan's end, its own seed."""
-    from peersim.config import municipality_preset
-
     p = copy.deepcopy(params)
     if group.implementation != p.scenario.implementation:
         for section, values in _scenario_values(params, group.implementation).items():
             if section in ("scenario", "coordinator") and isinstance(values, dict):
                 for key, value in values.items():
                     setattr(getattr(p, section), key, value)
-    members = [municipality_preset(m, key="rollout") for m in group.members]
+    members = [copy.deepcopy(_preset(m)) for m in group.members]
     for m in members:
         m.coordinator_group = members[0].name
     p.municipality, p.extra_municipalities, p.shared_with = members[0], members[1:], []
@@ -84,12 +95,22 @@ def _by_year(weeks: pd.Series, mask: np.ndarray, n_years: int) -> np.ndarray:
     return np.bincount(years[years <= n_years] - 1, minlength=n_years)[:n_years].astype(float)
 
 
-def _flow(cashflow: pd.DataFrame, party: str, flow: str, n_years: int) -> np.ndarray:
-    """Yearly sum of a party's flow (signed, the party's view), years 1..n_years."""
-    rows = cashflow[(cashflow["party"] == party) & (cashflow["flow"] == flow) & (cashflow["year"] <= n_years)]
-    out = np.zeros(n_years)
-    np.add.at(out, rows["year"].to_numpy(np.int64) - 1, rows["amount_dkk"].to_numpy(float))
+def _flows(cashflow: pd.DataFrame, n_years: int) -> dict[tuple[str, str], np.ndarray]:
+    """Yearly sums (years 1..n_years) of every (party, flow) of a cash-flow table, signed from
+    the party's point of view."""
+    year = cashflow["year"].to_numpy(np.int64)
+    keep = year <= n_years
+    party, flow = cashflow["party"].to_numpy()[keep], cashflow["flow"].to_numpy()[keep]
+    amount, year = cashflow["amount_dkk"].to_numpy(float)[keep], year[keep] - 1
+    out = {}
+    for key in set(zip(party.tolist(), flow.tolist(), strict=True)):
+        mask = (party == key[0]) & (flow == key[1])
+        out[key] = np.bincount(year[mask], weights=amount[mask], minlength=n_years)[:n_years]
     return out
+
+
+def _flow(flows: dict[tuple[str, str], np.ndarray], party: str, flow: str, n_years: int) -> np.ndarray:
+    return flows.get((party, flow), np.zeros(n_years))
 
 
 def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
@@ -97,7 +118,7 @@ def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
     p = result.params
     n = p.years
     ts, cit, courses = result.timeseries, result.citizens, result.courses
-    cash = result.extra_tables["cashflow"]
+    cash = _flows(result.extra_tables["cashflow"], n)
     model_names = [m.name for m in p.municipalities]
     adult = np.array([m.population * m.adult_share for m in p.municipalities])
     share = adult / adult.sum()
@@ -112,8 +133,8 @@ def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
         if len(group.members) == 1:
             own_cash = cash
         else:
-            own_cash = evaluate(ts, cit[own], p.economics, weeks=p.weeks,
-                                implementation=p.scenario.implementation).cashflow
+            own_cash = _flows(evaluate(ts, cit[own], p.economics, weeks=p.weeks,
+                                       implementation=p.scenario.implementation).cashflow, n)
         payments = -_flow(own_cash, "municipality", "payment", n)
         savings = _flow(own_cash, "municipality", "saving", n)
         m = M.lookup(cli)
@@ -174,11 +195,33 @@ def check_runnable(params: PeersimConfig) -> None:
                           f"from the simulated citizens), got economics.mode={params.economics.mode}")
 
 
-def run_groups(params: PeersimConfig, *, run: Callable | None = None) -> tuple[Plan, pd.DataFrame]:
-    """Build the plan of ``params.rollout``, run every group, and return the plan and its rows."""
-    from peersim.simulate import run as simulate
+@dataclass
+class GroupRun:
+    """What :func:`group_rows` reads of a group's run (a :class:`peersim.simulate.RunResult` has it too)."""
 
+    params: PeersimConfig
+    timeseries: pd.DataFrame
+    citizens: pd.DataFrame
+    courses: pd.DataFrame
+    extra_tables: dict[str, pd.DataFrame]
+
+
+def simulate_group(params: PeersimConfig) -> GroupRun:
+    """One group's run: the model without Mesa agents for citizens and volunteers (their
+    registries hold every figure; the results are the same), its tables and its cash flow."""
+    model = PeersimModel(params, make_agents=False)
+    model.run()
+    names = [m.name for m in model.municipality_list]
+    ts = model.timeseries()
+    citizens = model.citizens.to_frame(names)
+    econ = evaluate(ts, citizens, params.economics, weeks=params.weeks, implementation=params.scenario.implementation)
+    return GroupRun(params, ts, citizens, courses_to_frame(model.courses, names), {"cashflow": econ.cashflow})
+
+
+def run_groups(params: PeersimConfig, *, run: Callable | None = None) -> tuple[Plan, pd.DataFrame]:
+    """Build the plan of ``params.rollout``, run every group (``run``: by default
+    :func:`simulate_group`), and return the plan and its rows."""
     check_runnable(params)
     plan = build_plan(params.rollout, params.years, adult_share=params.municipality.adult_share)
-    rows = [group_rows((run or simulate)(group_params(params, g, plan)), g, plan) for g in plan.groups]
+    rows = [group_rows((run or simulate_group)(group_params(params, g, plan)), g, plan) for g in plan.groups]
     return plan, _calendar(pd.concat(rows, ignore_index=True), plan)
