@@ -236,3 +236,13 @@ def test_the_experiment_refuses_an_unknown_plan_in_one_line(tmp_path):
     with pytest.raises(ConfigError) as e:
         run_experiment("rollout", ["experiment.plans=[national,nationl]"], tmp_path)
     assert "unknown plan 'nationl'" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_summary_key_of_a_plan_is_documented(small_plan):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "rollout.md").read_text(encoding="utf-8")
+    missing = [k for k in small_plan.summary if f"`{k}`" not in text]
+    assert not missing, f"summary keys of a plan not in docs/rollout.md: {missing}"
+    columns = [c for c in small_plan.rows.columns if f"`{c}`" not in text]
+    assert not columns, f"rollout columns not in docs/rollout.md: {columns}"

@@ -87,12 +87,13 @@ def build_plan(rollout, years: int, *, adult_share: float = ADULT_SHARE) -> Plan
     ConfigError line for a plan that cannot be run."""
     start, end = rollout.start_year, rollout.start_year + years - 1
     groups: list[Group] = []
+    need = max([w.year for w in rollout.waves] + [start]) - start + 1  # years the waves need
     for i, w in enumerate(rollout.waves):
         key = f"rollout.waves[{i}]"
         if not start <= w.year <= end:
             where = "after the horizon" if w.year > end else "before the plan starts"
             raise ConfigError(f"{key}.year={w.year} is {where} ({start}-{end}: rollout.start_year={start}, "
-                              f"years={years}); move the wave or set years={max(w.year - start + 1, 1)} or more")
+                              f"years={years}); move the wave or set years={need} or more")
         if not w.municipalities:
             raise ConfigError(f"{key}.municipalities is empty; list the municipalities that start in {w.year}")
         for text in w.municipalities:
