@@ -56,7 +56,7 @@ def fund_cash(fund: pd.DataFrame, summary: dict[str, Any], title: str) -> Figure
         ax.annotate(f"peak capital need {peak / MILLION:.1f} M DKK ({when})", xy=(when, -peak / MILLION),
                     xytext=(0, -28), textcoords="offset points", ha="center", fontsize=9)
     back = summary["rollout_capital_recovered_year"]
-    ax.set_title(f"The fund's cash: {title}; capital {'recovered in ' + str(back) if back else 'not recovered'}\n"
+    ax.set_title(f"The fund's cash: {title}; capital {'recovered in ' + str(back) if back else 'not recovered by ' + str(int(years[-1]))}\n"
                  "(in: outcome payments; out: the costs it finances and its programme office)", fontsize=11)
     ax.set_ylabel("million DKK (fixed prices)")
     ax.set_xlabel("year")
@@ -72,7 +72,7 @@ def denmark_map(rows: pd.DataFrame, summary: dict[str, Any], title: str) -> Figu
     end = rows[rows["year"] == rows["year"].max()].set_index("municipality")
     started = rows.groupby("municipality")["citizens_started"].sum()
     allm = M.all_municipalities()
-    fig, ax = plt.subplots(figsize=(9, 8), constrained_layout=True)
+    fig, ax = plt.subplots(figsize=(9, 6.5), constrained_layout=True)
     out = [m for m in allm if m.cli_name not in end.index]
     ax.scatter([m.longitude for m in out], [m.latitude for m in out], s=8, color="#bbbbbb", zorder=1)
     inn = [m for m in allm if m.cli_name in end.index]
@@ -84,10 +84,16 @@ def denmark_map(rows: pd.DataFrame, summary: dict[str, Any], title: str) -> Figu
                         c=net, cmap="RdBu", norm=TwoSlopeNorm(0.0, -lim, lim), edgecolor="black", lw=0.5, zorder=2)
         cbar = fig.colorbar(sc, ax=ax, shrink=0.6)
         cbar.set_label("municipal budget net at the plan's end, million DKK (red: loss, blue: gain)")
+        placed: list[tuple[float, float]] = []  # label anchors so far: a close one moves the next down
         for i in np.argsort(-size)[:12]:
             m = inn[i]
-            ax.annotate(f"{m.name} ({size[i]:.0f})", (m.longitude, m.latitude), xytext=(5, 4),
-                        textcoords="offset points", fontsize=8)
+            y = m.latitude
+            while any(abs(m.longitude - px) < 0.6 and abs(y - py) < 0.07 for px, py in placed):
+                y -= 0.07
+            placed.append((m.longitude, y))
+            ax.annotate(f"{m.name} ({size[i]:.0f})", (m.longitude, m.latitude), xytext=(m.longitude + 0.12, y + 0.02),
+                        textcoords="data", fontsize=8,
+                        arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"} if y != m.latitude else None)
     ax.set_aspect(1 / np.cos(np.radians(56.0)))
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
