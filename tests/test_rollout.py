@@ -246,3 +246,38 @@ def test_every_summary_key_of_a_plan_is_documented(small_plan):
     assert not missing, f"summary keys of a plan not in docs/rollout.md: {missing}"
     columns = [c for c in small_plan.rows.columns if f"`{c}`" not in text]
     assert not columns, f"rollout columns not in docs/rollout.md: {columns}"
+
+
+# -- the peersim command ---------------------------------------------------------------------
+
+
+def _peersim(tmp_path, *args):
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    return subprocess.run([sys.executable, "-m", "peersim.cli", *args], cwd=tmp_path, env=cli_env(),
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_command_takes_danish_names_and_refuses_bad_ones_in_one_line(tmp_path):
+    r = _peersim(tmp_path, "municipality=Høje-Taastrup", "years=1", "output.charts=false", "hydra.run.dir=run")
+    assert r.returncode == 0, r.stderr
+    assert "| hoeje_taastrup |" in r.stdout
+    for args, words in ((["municipality=vejel"], ["vejle"]),
+                        (["rollout=first_ten", "years=1"], ["rollout.waves[1].year=2025", "after the horizon"]),
+                        (["rollout=nationl"], ["rollout=nationl", "national_own"])):
+        r = _peersim(tmp_path, *args, "hydra.run.dir=bad")
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert all(w in r.stderr for w in words), r.stderr
+        assert not (tmp_path / "bad").exists()
+
+
+def test_the_command_runs_a_plan(tmp_path):
+    r = _peersim(tmp_path, "rollout=none", "+rollout.waves=[{year:2024,municipalities:['Ærø']}]", "years=2",
+                 "output.charts=false", "hydra.run.dir=plan")
+    assert r.returncode == 0, r.stderr
+    assert "peersim rollout=none | 2024-2025" in r.stdout and "1 municipalities, 1 coordinator groups" in r.stdout
+    rows = pd.read_csv(tmp_path / "plan" / "rollout.csv")
+    assert list(rows["municipality"]) == ["aeroe", "aeroe"] and list(rows["name"]) == ["Ærø", "Ærø"]
