@@ -281,3 +281,16 @@ def test_the_command_runs_a_plan(tmp_path):
     assert "peersim rollout=none | 2024-2025" in r.stdout and "1 municipalities, 1 coordinator groups" in r.stdout
     rows = pd.read_csv(tmp_path / "plan" / "rollout.csv")
     assert list(rows["municipality"]) == ["aeroe", "aeroe"] and list(rows["name"]) == ["Ærø", "Ærø"]
+
+
+@pytest.mark.slow
+def test_replications_of_a_plan_run_as_submitit_jobs(tmp_path):
+    r = _peersim(tmp_path, "-m", "rollout=region_nordjylland", "years=2", "seed=0,1", "output.charts=false",
+                 "hydra/launcher=submitit_local", "hydra.sweep.dir=sweep")
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(tmp_path / "sweep" / "sweep_summary.csv")
+    assert list(table["status"]) == ["ok", "ok"] and set(table["seed"]) == {0, 1}
+    assert (table["rollout_municipalities"] == 11).all()
+    alone = run_plan(load_config(["rollout=region_nordjylland", "years=2", "seed=1"])).summary
+    row = table[table["seed"] == 1].iloc[0]
+    assert row["rollout_peak_capital_need_dkk"] == pytest.approx(alone["rollout_peak_capital_need_dkk"])
