@@ -294,3 +294,11 @@ def test_replications_of_a_plan_run_as_submitit_jobs(tmp_path):
     alone = run_plan(load_config(["rollout=region_nordjylland", "years=2", "seed=1"])).summary
     row = table[table["seed"] == 1].iloc[0]
     assert row["rollout_peak_capital_need_dkk"] == pytest.approx(alone["rollout_peak_capital_need_dkk"])
+
+
+def test_a_plan_gives_every_municipality_the_values_the_configuration_gives_it():
+    from peersim.config import municipality_preset
+    from peersim.rollout.portfolio import _preset
+
+    for name in M.names():
+        assert _preset(name) == municipality_preset(name), name

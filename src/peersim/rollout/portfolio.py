@@ -30,7 +30,7 @@ from peersim.course import courses_to_frame
 from peersim.economics import evaluate
 from peersim.economics.discounting import year_of_week
 from peersim.model import PeersimModel
-from peersim.params import PeersimConfig, PlanBuilderParams, RolloutParams
+from peersim.params import MunicipalityParams, PeersimConfig, PlanBuilderParams, RolloutParams
 from peersim.rollout.plan import Group, Plan, build_plan
 from peersim.validation import ConfigError
 
@@ -56,12 +56,21 @@ def _scenario_values(params: PeersimConfig, implementation: str) -> dict:
 
 
 @functools.cache
-def _preset(name: str):
+def _preset(name: str) -> MunicipalityParams:
     """A municipality's parameters (a preset's calibrated values, or the common ones and its own
-    population), read once; callers copy it."""
-    from peersim.config import municipality_preset
+    population, as :func:`peersim.config.municipality_preset` gives them), read once; callers copy it."""
+    from peersim.config import conf_dir, municipality_preset
 
-    return municipality_preset(name, key="rollout")
+    folder = Path(conf_dir()) / "municipality"
+    if (folder / f"{name}.yaml").is_file() or not M.is_municipality(name):
+        return municipality_preset(name, key="rollout")
+    common = yaml.safe_load((folder / "_common.yaml").read_text(encoding="utf-8"))
+    m = M.lookup(name)
+    presets = {p.stem for p in folder.glob("*.yaml")}
+    if presets & {m.cli_name, *m.aliases}:  # another spelling of a preset
+        return municipality_preset(name, key="rollout")
+    common["coordinator_group"] = m.cli_name
+    return MunicipalityParams(name=m.cli_name, label=m.name, population=m.population, **common)
 
 
 def group_params(params: PeersimConfig, group: Group, plan: Plan) -> PeersimConfig:
@@ -163,26 +172,24 @@ def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
 def _calendar(rows: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """Every municipality on every calendar year of the plan (zero rows before it starts), with
     its cumulative budget net; ordered by municipality (LAU code), then year."""
-    years = plan.years
-    out = []
-    for cli, own in rows.groupby("municipality", sort=False):
-        first = own.iloc[0]
-        before = [y for y in years if y < own["year"].min()]
-        pad = pd.DataFrame({c: [first[c]] * len(before) for c in ("municipality", "name", "region",
-                                                                   "implementation", "coordinator_group")})
-        pad["year"] = before
-        pad["plan_year"] = [y - plan.start_year + 1 for y in before]
+    first = rows.groupby("municipality", sort=False).first()
+    start = rows.groupby("municipality", sort=False)["year"].min()
+    pads = [(cli, y) for cli in first.index for y in plan.years if y < start[cli]]
+    table = rows
+    if pads:
+        clis, years = zip(*pads, strict=True)
+        pad = first.loc[list(clis), ["name", "region", "implementation", "coordinator_group"]].reset_index()
+        pad["year"] = list(years)
+        pad["plan_year"] = pad["year"] - plan.start_year + 1
         pad["active"] = False
-        both = pd.concat([pad, own], ignore_index=True) if before else own.copy()
-        both = both.fillna({c: 0.0 for c in ROW_COLUMNS if c.endswith(("_dkk", "_fte")) or c in
-                            ("courses_started", "citizens_referred", "citizens_started", "successes",
-                             "volunteers_active", "volunteer_burnouts")})
-        both["cumulative_budget_net_dkk"] = both["budget_net_dkk"].cumsum()
-        both["_code"] = M.lookup(cli).code
-        out.append(both)
-    table = pd.concat(out, ignore_index=True).sort_values(["_code", "year"]).drop(columns="_code")
+        table = pd.concat([pad, rows], ignore_index=True)
+        zero = [c for c in ROW_COLUMNS if c not in pad.columns and c != "cumulative_budget_net_dkk"]
+        table[zero] = table[zero].fillna(0.0)
+    table["_code"] = table["municipality"].map({cli: M.lookup(cli).code for cli in first.index})
+    table = table.sort_values(["_code", "year"], kind="stable").drop(columns="_code").reset_index(drop=True)
     table["active"] = table["active"].astype(bool)
-    return table[list(ROW_COLUMNS)].reset_index(drop=True)
+    table["cumulative_budget_net_dkk"] = table.groupby("municipality", sort=False)["budget_net_dkk"].cumsum()
+    return table[list(ROW_COLUMNS)]
 
 
 def check_runnable(params: PeersimConfig) -> None:
