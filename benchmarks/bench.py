@@ -136,6 +136,70 @@ def national_run(years: int = 10) -> dict:
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+_PLAN_RUN = """
+import json, resource, sys, time
+from peersim import load_config
+from peersim.rollout.result import run_plan
+params = load_config(sys.argv[1:])
+t0, c0 = time.perf_counter(), time.process_time()
+s = run_plan(params).summary
+print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
+                  "municipalities": s["rollout_municipalities"], "coordinators": s["rollout_coordinators"],
+                  "citizens_started": s["rollout_citizens_started"],
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def plan_run(overrides: list[str]) -> dict:
+    """One roll-out plan (``peersim.rollout.result.run_plan``) in a fresh process: wall and CPU
+    time of the plan (not the start-up), and the process's peak memory."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _PLAN_RUN, *overrides], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def rollout_scaling() -> dict:
+    """The national plan (10 years); time against the number of municipalities (the largest n,
+    each with its own coordinator, all from 2024, 10 years) and against years (national_own)."""
+    from peersim import municipalities as M
+
+    largest = [m.cli_name for m in sorted(M.all_municipalities(), key=lambda m: -m.population)]
+    by_n = {}
+    for n in (10, 25, 50, 98):
+        wave = "{year:2024,municipalities:[" + ",".join(largest[:n]) + "]}"
+        by_n[n] = plan_run([f"rollout.waves=[{wave}]", "years=10"])
+    by_years = {y: plan_run(["rollout=national_own", f"years={y}"]) for y in (5, 10, 20)}
+    return {"national_10_years": plan_run(["rollout=national", "years=10"]), "by_municipalities": by_n,
+            "by_years": by_years}
+
+
+def rollout_replications(reps: int, n_jobs: int) -> dict:
+    """``experiment=rollout`` with one plan (national, 10 years): ``reps`` replications on ``n_jobs`` cores."""
+    import tempfile
+
+    from peersim.experiments import run_experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        run_experiment("rollout", ["years=10", f"experiment.replications={reps}", "experiment.plans=[national]",
+                                   f"experiment.n_jobs={n_jobs}", "output.charts=false", "experiment.progress=false"],
+                       tmp)
+        return {"replications": reps, "n_jobs": n_jobs, "seconds": time.perf_counter() - t0}
+
+
+def _print_rollout(r: dict) -> None:
+    nat = r["national_10_years"]
+    print(f"  national roll-out plan (rollout=national, {nat['municipalities']} municipalities in "
+          f"{nat['coordinators']} coordinator groups, 10 years): {nat['seconds']:.1f} s "
+          f"({nat['cpu_seconds']:.1f} s CPU), peak memory {nat['max_rss_mb']:.0f} MB")
+    print("  by municipalities (own coordinators, 10 years): " + ", ".join(
+        f"{n}: {v['cpu_seconds']:.1f} s CPU" for n, v in r["by_municipalities"].items()))
+    print("  by years (national_own): " + ", ".join(
+        f"{y}: {v['cpu_seconds']:.1f} s CPU" for y, v in r["by_years"].items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="peersim benchmark")
     ap.add_argument("--reps", type=int, default=40)
@@ -144,6 +208,10 @@ def main() -> None:
                     help="replications of the comparison experiment per timing (0 skips it)")
     ap.add_argument("--national", action="store_true",
                     help="also time one national run (98 municipalities, 10 years)")
+    ap.add_argument("--rollout", action="store_true",
+                    help="also time roll-out plans: the national plan, and scaling with municipalities and years")
+    ap.add_argument("--rollout-reps", type=int, default=0,
+                    help="replications of experiment=rollout (national, 10 years) on 2 cores (0 skips it)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
     overrides = [f"scenario={args.scenario}"]
@@ -173,9 +241,19 @@ def main() -> None:
         print(f"  national roll-out ({national['municipalities']} municipalities, {national['years']} years, "
               f"{national['citizens_referred']:,} citizens referred, {national['courses_started']:,} courses): "
               f"one run in {national['seconds']:.1f} s, {national['max_rss_mb']:.0f} MB")
+    rollout = None
+    if args.rollout:
+        rollout = rollout_scaling()
+        _print_rollout(rollout)
+    if args.rollout_reps > 0:
+        rr = rollout_replications(args.rollout_reps, 2)
+        rollout = {**(rollout or {}), "replications": rr}
+        print(f"  experiment=rollout, national 10 years: {rr['replications']} replications on 2 cores in "
+              f"{rr['seconds']:.1f} s")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({**r, **ref, "process_seconds": p, "compare_implementations": compare, "national": national,
+                       "rollout": rollout,
                        "scenario": args.scenario,
                        "python": platform.python_version(), "version": __version__}, fh, indent=2)
 

@@ -131,6 +131,13 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
         exp.run(params, overrides, out)
         print(f"peersim experiment={exp.name}: done in {time.perf_counter() - t0:.1f} s; outputs: {out}")
         return
+    if params.rollout.active:  # a roll-out plan: many coordinator groups (peersim.rollout)
+        from peersim.rollout.report import plan_lines, run_plan
+
+        result = run_plan(params)
+        result.write(out)
+        print(plan_lines(result.summary, time.perf_counter() - t0, out))
+        return
     result = run(params)
     result.write(out)
     s = result.summary
@@ -206,9 +213,9 @@ def main() -> None:
 
 def _main() -> None:
     import peersim.experiments  # noqa: F401  (registers the experiments' schemas with Hydra)
-    from peersim.config import experiment_override
+    from peersim.config import normalise_override
 
-    sys.argv[1:] = argv = [experiment_override(a) for a in sys.argv[1:]]
+    sys.argv[1:] = argv = [normalise_override(a) for a in sys.argv[1:]]
     precheck(argv)  # ConfigError: one line, exit code 2 (main)
     export_config_dirs(argv)
 

@@ -23,6 +23,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from peersim import municipality_names as names
 from peersim import run_dirs
 from peersim.params import MunicipalityParams, PeersimConfig, validate
 from peersim.refusals import folder_list, override_list
@@ -47,9 +48,46 @@ def conf_dir() -> Path:
 
 
 def register_schema() -> None:
-    """Store the run's schema in Hydra's ConfigStore. The experiments' schemas are stored there by
-    :mod:`peersim.experiments` when it is imported (it builds on this module, not the other way)."""
-    ConfigStore.instance().store(name=SCHEMA_NAME, node=PeersimConfig)
+    """Store the run's schema in Hydra's ConfigStore, and the municipalities without a preset as
+    options of the ``municipality`` group (:mod:`peersim.municipality_names`). The experiments'
+    schemas are stored there by :mod:`peersim.experiments` when it is imported."""
+    store = ConfigStore.instance()
+    store.store(name=SCHEMA_NAME, node=PeersimConfig)
+    presets = _preset_names()
+    if "aabenraa.yaml" in store.repo.get("municipality", {}):  # registered already (one of the 98)
+        return
+    common = _common_values()
+    for option in names.all_options(presets):
+        if option not in presets:
+            store.store(group="municipality", name=option, node=names.option_node(option, common),
+                        package="municipality")
+
+
+def municipality_options() -> list[str]:
+    """Every option of the ``municipality`` group: the presets and the other municipalities of the 98."""
+    return names.all_options(_preset_names())
+
+
+def _preset_names() -> list[str]:
+    """The municipality presets (``conf/municipality/*.yaml``), calibrated or stated one by one."""
+    folder = conf_dir() / "municipality"
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def _common_values() -> dict[str, Any]:
+    """``conf/municipality/_common.yaml``: what every municipality without own values assumes."""
+    return OmegaConf.to_container(OmegaConf.load(conf_dir() / "municipality" / "_common.yaml"))
+
+
+def normalise_override(override: str) -> str:
+    """An override as Hydra will read it: ``+experiment=`` as ``experiment=``
+    (:func:`experiment_override`) and municipality names of any spelling as options
+    (``municipality=Høje-Taastrup`` -> ``hoeje_taastrup``; ``extra_municipalities=[vejle]`` -> its config)."""
+    return names.normalise_override(experiment_override(override), _preset_names(), _municipality_literal)
+
+
+def _municipality_literal(option: str) -> str:
+    return names.hydra_mapping(dataclasses.asdict(municipality_preset(option, key="extra_municipalities")))
 
 
 def experiment_schemas() -> dict[str, type]:
@@ -65,7 +103,8 @@ def experiment_schemas() -> dict[str, type]:
 
 
 def group_options(group: str) -> list[str]:
-    """The selectable options of a config group (files starting with ``_`` are shared parts)."""
+    """The option files of a config group (files starting with ``_`` are shared parts); the
+    ``municipality`` group also has every other municipality (:func:`municipality_options`)."""
     folder = conf_dir() / group
     return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_"))
 
@@ -228,18 +267,18 @@ def to_params(cfg: DictConfig) -> PeersimConfig:
 
 
 def municipality_preset(name: str, *, key: str = "municipality_preset") -> MunicipalityParams:
-    """A municipality from ``conf/municipality/<name>.yaml`` (with the shared ``_common`` values),
-    e.g. for ``params.extra_municipalities`` in Python; ``key`` names the caller in an error."""
-    options = group_options("municipality")
-    if name not in options:
-        raise ConfigError(f"{key}: unknown municipality '{name}'; choose from: {', '.join(options)}")
+    """A municipality by any spelling of its name: a preset from ``conf/municipality/<name>.yaml``
+    (with the shared ``_common`` values), or one of the 98 with the ``_common`` values and its own
+    population; e.g. for ``params.extra_municipalities`` in Python; ``key`` names the caller in an error."""
+    presets = _preset_names()
+    if not isinstance(name, str):
+        raise ConfigError(f"{key}: a municipality is named by a string, got {name!r}")
+    option = names.option_name(name, presets, key=key)
     folder = conf_dir() / "municipality"
-    node = OmegaConf.merge(
-        OmegaConf.structured(MunicipalityParams),
-        OmegaConf.load(folder / "_common.yaml"),
-        {k: v for k, v in OmegaConf.to_container(OmegaConf.load(folder / f"{name}.yaml")).items()
-         if k != "defaults"},
-    )
+    own = (names.option_node(option, {}) if option not in presets else
+           {k: v for k, v in OmegaConf.to_container(OmegaConf.load(folder / f"{option}.yaml")).items()
+            if k != "defaults"})
+    node = OmegaConf.merge(OmegaConf.structured(MunicipalityParams), OmegaConf.load(folder / "_common.yaml"), own)
     return OmegaConf.to_object(node)
 
 
@@ -247,6 +286,9 @@ def resolve_shared_with(params: PeersimConfig) -> PeersimConfig:
     """Move the presets named in ``shared_with`` into ``extra_municipalities``, under the main
     municipality's coordinator, and empty ``shared_with`` (the resolved config is unambiguous).
     Done when composing, and by ``run()`` for ``shared_with`` set in Python."""
+    if any(isinstance(m, str) for m in params.extra_municipalities):  # names, set in Python
+        params.extra_municipalities = [municipality_preset(m, key="extra_municipalities") if isinstance(m, str) else m
+                                       for m in params.extra_municipalities]
     if params.shared_with:
         if not isinstance(params.shared_with, list | tuple) or isinstance(params.shared_with, str):
             raise ConfigError(f"shared_with must be a list of municipality presets, got {params.shared_with!r}")
@@ -315,7 +357,7 @@ def compose_config(overrides: Sequence[str] = (), *, return_hydra_config: bool =
     ``config_dirs`` (and ``$PEERSIM_CONFIG_DIRS``) are searched too, e.g. for ``+calibrated=<name>``;
     ``config_name``: the primary config (``--config-name``), by default ``conf/config.yaml``."""
     register_schema()
-    overrides = [experiment_override(o) for o in overrides]
+    overrides = [normalise_override(o) for o in overrides]
     for o in overrides:
         if "=" in o and not o.lstrip("+~").split("=", 1)[0]:
             raise ConfigError(f"'{o}': an override needs a key, e.g. seed=7")

@@ -274,6 +274,47 @@ class UncertaintyParams:
 
 
 @dataclass
+class WaveParams:
+    """One wave of a roll-out plan (``conf/rollout/``): municipalities (any spelling) that start in
+    one calendar year, each with its own coordinator group, run by ``implementation``."""
+
+    year: int = field(metadata=between(1900, 2200))
+    municipalities: list[str] = field(default_factory=list)
+    implementation: str = field(default="local_coordinator", metadata=one_of(*IMPLEMENTATIONS))
+    coordinator_fte: float | None = field(default=None, metadata=between(0.01, 10.0))  # None: the scenario's
+
+
+@dataclass
+class PlanBuilderParams:
+    """The rule-based plan (``rollout.build``): every municipality of ``region`` (or ``all``); those
+    below ``share_below_adults`` adults share a neighbour's coordinator; the largest start first; at
+    most ``max_coordinators_per_year`` coordinator groups start a year (0: all in the first year)."""
+
+    region: str | None = None
+    share_below_adults: int = field(default=0, metadata=NONNEG)
+    max_coordinators_per_year: int = field(default=0, metadata=NONNEG)
+    implementation: str = field(default="local_coordinator", metadata=one_of(*IMPLEMENTATIONS))
+    coordinator_fte: float | None = field(default=None, metadata=between(0.01, 10.0))
+
+
+@dataclass
+class RolloutParams:
+    """A roll-out plan (``conf/rollout/``): its waves and/or rule, the municipalities served by a
+    named host's coordinator (``shared_with``: municipality -> host), and the fund's fixed costs."""
+
+    name: str
+    start_year: int = field(metadata=between(1900, 2200))
+    programme_office_dkk_per_year: float = field(metadata=NONNEG)
+    waves: list[WaveParams] = field(default_factory=list)
+    shared_with: dict[str, str] = field(default_factory=dict)
+    build: PlanBuilderParams = field(default_factory=PlanBuilderParams)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.waves or self.build.region)
+
+
+@dataclass
 class PeersimConfig:
     """The root of a composed peersim configuration."""
 
@@ -294,6 +335,7 @@ class PeersimConfig:
     output: OutputParams
     uncertainty: UncertaintyParams
     trial: TrialParams
+    rollout: RolloutParams
     # the experiment selected with experiment=<name> (conf/experiment/), or None for one run;
     # typed by the experiment's own schema (peersim.experiments.SCHEMAS)
     experiment: Any = None
@@ -350,6 +392,10 @@ def validate(cfg: PeersimConfig) -> PeersimConfig:
         )
     _check_uncertainty(cfg)
     _check_experiment_seeds(cfg)
+    if cfg.rollout.active:  # the plan's names, waves and sharing, before any run
+        from peersim.rollout.plan import build_plan
+
+        build_plan(cfg.rollout, cfg.years)
     f = cfg.fidelity
     total = f.weight_training + f.weight_supervision + f.weight_role_support + f.weight_experience
     if abs(total - 1.0) > 1e-6:

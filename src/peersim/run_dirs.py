@@ -18,13 +18,16 @@ from omegaconf import OmegaConf
 RUN_NAME_RESOLVER = "peersim_run_name"
 
 
-def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any) -> str:
+def run_name(experiment: Any, scenario: Any, municipality: Any, seed: Any, rollout: Any = None) -> str:
     """The name of a run's folder (``hydra.run.dir`` in conf/hydra/peersim.yaml, after the time):
     ``<scenario>_<municipality>_seed<seed>`` for one simulation, ``<experiment>_<municipality>``
     for ``experiment=<experiment>`` (many runs, over scenarios and seeds). ``experiment`` is the
-    option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None."""
+    option selected in the ``experiment`` group (``hydra.runtime.choices.experiment``), or None;
+    ``rollout`` the roll-out plan selected (``rollout_<plan>_seed<seed>``; ``none``: no plan)."""
     if experiment not in (None, ""):
         return f"{experiment}_{municipality}"
+    if rollout not in (None, "", "none"):
+        return f"rollout_{rollout}_seed{seed}"
     return f"{scenario}_{municipality}_seed{seed}"
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from peersim.config import EXPERIMENT_SCHEMA_GROUP, load_config
-from peersim.experiments import calibrate, compare, sensitivity, validate
+from peersim.experiments import calibrate, compare, rollout, sensitivity, validate
 from peersim.experiments.base import Experiment, base_overrides, compose_variant
 from peersim.params import PeersimConfig
 from peersim.refusals import folder, override_list
@@ -32,7 +32,7 @@ from peersim.validation import ConfigError
 __all__ = ["Experiment", "all_experiments", "base_overrides", "compose_variant", "find", "register_schemas",
            "run_experiment"]
 
-_MODULES = (compare, validate, calibrate, sensitivity)
+_MODULES = (compare, validate, calibrate, sensitivity, rollout)
 _EXPERIMENTS: dict[str, Experiment] = {exp.name: exp for module in _MODULES for exp in module.EXPERIMENTS}
 
 
