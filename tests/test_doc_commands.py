@@ -16,6 +16,11 @@ The convention (fixed for every document): in README.md, docs/*.md and benchmark
 
 A block without a marker is in the default suite, so it must take seconds; every experiment or
 sweep is ``slow``. A block fails with the command, its exit code and the end of its stderr.
+
+A transcript, a ```` ```text ```` (or bare) block whose first line is ``$ peersim ...`` followed by what it
+printed, quotes figures: the slow suite runs its command and checks that every line of the
+transcript is printed, in order, with the same figures (run times, rates and the date in the
+output folder excepted). A mismatch shows the command's output to paste in.
 """
 
 from __future__ import annotations
@@ -177,6 +182,67 @@ def test_documented_block_runs(block: Block, tmp_path: Path) -> None:
             _run(_argv(words), work, env, block.id)
 
 
+@dataclass
+class Transcript:
+    doc: str
+    line: int
+    command: str
+    expected: list[str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.doc}:{self.line}"
+
+
+def transcripts(path: Path) -> list[Transcript]:
+    """The ```text (or bare) blocks of a Markdown file that start with ``$ peersim``: a command and its output."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.strip() in ("```", "```text") and i + 1 < len(lines) and lines[i + 1].startswith("$ peersim"):
+            j = i + 2
+            while j < len(lines) and lines[j].strip() != "```":
+                j += 1
+            out.append(Transcript(str(path.relative_to(ROOT)), i + 1, lines[i + 1][2:], lines[i + 2:j]))
+    return out
+
+
+TRANSCRIPTS = [t for doc in DOCS if doc.is_file() for t in transcripts(doc)]
+_VARIABLE = [
+    (re.compile(r"\(\d+(\.\d+)? s\)"), "(<time> s)"),                      # a run's time
+    (re.compile(r"done in \d+(\.\d+)? s"), "done in <time> s"),
+    (re.compile(r"outputs: \S*(outputs|multirun)/\S*?(\d{2}-\d{2}-\d{2})?(_\S*)?$"), r"outputs: <folder>\3"),
+]
+_PROGRESS = re.compile(r"\d+/\d+ runs, [\d.]+/s")                          # the progress line (stderr)
+
+
+def _normal(line: str) -> str:
+    line = line.rstrip()
+    for pattern, repl in _VARIABLE:
+        line = pattern.sub(repl, line)
+    return line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transcript", [pytest.param(t, id=t.id) for t in TRANSCRIPTS])
+def test_transcript_matches_its_command(transcript: Transcript, tmp_path: Path) -> None:
+    words = shlex.split(transcript.command)
+    env = _env(tmp_path)
+    proc = subprocess.run(_argv(words), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2500:]
+    printed = [_normal(ln) for ln in proc.stdout.splitlines()]
+    expected = [_normal(ln) for ln in transcript.expected if not _PROGRESS.search(ln)]
+    at = 0
+    for want in expected:
+        while at < len(printed) and printed[at] != want:
+            at += 1
+        if at == len(printed):
+            pytest.fail(f"{transcript.id}: `{transcript.command}` no longer prints\n  {want}\n"
+                        f"It prints (paste into the transcript, times and folder as they come):\n"
+                        + "\n".join(proc.stdout.splitlines()), pytrace=False)
+        at += 1
+
+
 def test_convention_is_kept() -> None:
     """Every marker sits just above a bash or python block; no runnable line holds a
     placeholder (``<...>``: those belong in ```text); a skip says why."""
@@ -210,6 +276,10 @@ def test_convention_is_kept() -> None:
 
 def test_every_doc_has_been_read() -> None:
     """The collection finds the blocks (a broken parser would make every test above vacuous)."""
+    assert len(TRANSCRIPTS) >= 3
+    assert _normal("peersim x | seed 0 | 5 years (1.01 s)") == "peersim x | seed 0 | 5 years (<time> s)"
+    assert (_normal("  outputs: …/outputs/2026-12-04/14-59-12_local_coordinator_fredericia_seed0")
+            == "  outputs: <folder>_local_coordinator_fredericia_seed0")
     assert len([b for b in ALL if b.lang == "bash"]) >= 10
     assert len([b for b in ALL if b.lang == "python"]) >= 5
     assert commands(Block("x", 1, "bash", "peersim a=1 \\\n   b=2   # note\n# only a comment\n",
