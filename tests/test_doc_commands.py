@@ -155,14 +155,24 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
         pytest.fail(f"{what} exited {proc.returncode}: {shlex.join(argv)}\n{tail}", pytrace=False)
 
 
-def _param(block: Block):
-    marks = [pytest.mark.slow] if block.slow else []
-    if block.skip:
-        marks.append(pytest.mark.skip(reason=f"doc-test: skip ({block.skip})"))
-    return pytest.param(block, id=block.id, marks=marks)
+def _params(found: list[Block]):
+    """One test per block; a block that repeats an earlier one (the same snippet, or the same
+    commands and arguments, as docs/analysis.md repeats sensitivity.md's) runs once, at its first place."""
+    seen: dict[tuple[str, str, tuple[str, ...]], str] = {}
+    for block in found:
+        marks = [pytest.mark.slow] if block.slow else []
+        text = block.text if block.lang == "python" else repr(commands(block))  # comments aside
+        key = (block.lang, text, tuple(block.args))
+        if block.skip:
+            marks.append(pytest.mark.skip(reason=f"doc-test: skip ({block.skip})"))
+        elif key in seen:
+            marks.append(pytest.mark.skip(reason=f"the same block as {seen[key]}, run there"))
+        else:
+            seen[key] = block.id
+        yield pytest.param(block, id=block.id, marks=marks)
 
 
-@pytest.mark.parametrize("block", [_param(b) for b in ALL])
+@pytest.mark.parametrize("block", list(_params(ALL)))
 def test_documented_block_runs(block: Block, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
