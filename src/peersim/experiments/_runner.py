@@ -7,10 +7,25 @@ returns one summary row per configuration, in order, using ``n_jobs`` worker pro
 Progress (runs done, rate, time left) goes to stderr. Ctrl-C ends the workers at once and raises
 :class:`~peersim.lifeline.Interrupted` (how many runs had finished); a worker ends itself when the
 command is killed (:func:`peersim.lifeline.end_with`).
+
+Where a pool cannot or should not start, the runs happen in this process, one after another, with
+the same configurations (hence the same seeds and results) in the same order
+(:func:`in_process_reason`):
+
+- inside a sweep's worker (``peersim -m +experiment=... key=a,b``): the sweep already keeps every
+  core busy with one job per worker, so a pool per job would only oversubscribe them; and a
+  joblib (loky) or daemonic worker cannot start the fork server at all;
+- when a plain script calls the API at its top level without an ``if __name__ == "__main__":``
+  guard: every worker of a fork server or spawn pool imports the main script again, which would
+  start the experiment again in each worker (Python refuses: ``RuntimeError``, then
+  ``BrokenProcessPool``). Forking instead would not re-import the script, but would copy the
+  locks of this process's threads (pyarrow's, the BLAS pools) into children that can then
+  deadlock, so the runs stay in this process and one line on stderr says how to use every core.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 import time
@@ -39,6 +54,72 @@ def summarize_one(params: PeersimConfig) -> dict[str, Any]:
     from peersim.simulate import run_summary
 
     return run_summary(params)
+
+
+SWEEP_WORKER_ENV = "PEERSIM_SWEEP_WORKER"  # "1" in the worker processes of a sweep's launcher
+
+
+def in_sweep_worker() -> bool:
+    """This process is a sweep's worker: ``$PEERSIM_SWEEP_WORKER`` is ``1``, or it is a joblib
+    (loky) worker, or a daemonic process (which may not start children)."""
+    import multiprocessing
+
+    if os.environ.get(SWEEP_WORKER_ENV) == "1":
+        return True
+    me = multiprocessing.current_process()
+    if me.daemon or type(me).__name__ == "LokyProcess":
+        return True
+    return multiprocessing.get_start_method(allow_none=True) == "loky"
+
+
+def _guard_lines(path: str) -> list[tuple[int, int]] | None:
+    """The line ranges of the ``if __name__ == "__main__":`` blocks at the top level of a
+    script; None if it cannot be read as Python source."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    ranges = []
+    for node in tree.body:
+        if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+            continue
+        sides = [node.test.left, *node.test.comparators]
+        names = {s.id for s in sides if isinstance(s, ast.Name)}
+        texts = {s.value for s in sides if isinstance(s, ast.Constant)}
+        if names == {"__name__"} and texts == {"__main__"} and isinstance(node.test.ops[0], ast.Eq):
+            ranges.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
+    return ranges
+
+
+def unguarded_main_call() -> str | None:
+    """The main script, if this call comes from its top level outside an
+    ``if __name__ == "__main__":`` block (the workers of a pool would run that line again);
+    else None (``python -c``, an interactive session, a guarded call, a call from a function
+    that the script calls inside its guard)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals is main.__dict__:
+            guards = _guard_lines(str(path))
+            if guards is None or any(a <= frame.f_lineno <= b for a, b in guards):
+                return None
+            return str(path)
+        frame = frame.f_back
+    return None
+
+
+def in_process_reason() -> str | None:
+    """Why the runs must happen in this process rather than in a pool, or None."""
+    if in_sweep_worker():
+        return "sweep worker"
+    script = unguarded_main_call()
+    if script is not None:
+        return f"unguarded script {script}"
+    return None
 
 
 def _context():
@@ -107,6 +188,14 @@ def run_many_timed(configs: Sequence[PeersimConfig], *, n_jobs: int | None = Non
     process's own (``time.process_time``) plus what each worker measured around its runs."""
     items = list(configs)
     jobs = min(default_jobs(n_jobs), max(1, len(items)))
+    reason = in_process_reason() if jobs > 1 else None
+    if reason is not None:
+        jobs = 1
+        if reason.startswith("unguarded script"):
+            script = reason.removeprefix("unguarded script ")
+            sys.stderr.write(f"peersim: running the {len(items)} runs in this process, one after another: "
+                             f"{os.path.basename(script)} calls peersim outside an "
+                             f"`if __name__ == \"__main__\":` block (put the call in one to use every core)\n")
     bar = Progress(len(items), label, progress)
     rows: list[dict[str, Any]] = []
     c0 = time.process_time()

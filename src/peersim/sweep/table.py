@@ -3,7 +3,9 @@
 :func:`gather` reads every job folder under a sweep folder (and, from the sweep's
 ``multirun.yaml``, the jobs of the last sweep that never got one) into one table: ``job_num``,
 ``job_dir``, ``status``, ``error``, ``skipped``, the job's overrides as typed columns and every
-key of its ``summary.json`` (see :mod:`peersim.sweep`). :func:`write_table` writes it as
+key of its ``summary.json`` (see :mod:`peersim.sweep`); an experiment's job adds its headline
+figures (:func:`experiment_headline`: for ``compare_implementations`` each arm's means from
+``comparison_summary.json``, as ``<arm>_<figure>`` columns). :func:`write_table` writes it as
 ``sweep_summary.csv``/``.parquet`` in the formats of the sweep's ``output`` settings.
 """
 
@@ -68,6 +70,44 @@ def typed_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+# The headline figures of a compare_implementations job, per arm: (path in the arm's entry of
+# comparison_summary.json, column suffix). A figure the file does not hold is left out.
+COMPARE_FILE = "comparison_summary.json"
+COMPARE_HEADLINE = (
+    (("citizens_started", "mean"), "citizens_started"),
+    (("successes", "mean"), "successes"),
+    (("mean_wait_weeks", "mean"), "mean_wait_weeks"),
+    (("net_municipal_budget_dkk", "mean"), "net_municipal_budget_dkk"),
+    (("net_municipal_dkk", "mean"), "net_municipal_dkk"),
+    (("fund_net_dkk", "mean"), "fund_net_dkk"),
+    (("prob_net_loss_municipality_budget",), "prob_net_loss_municipality_budget"),
+    (("break_even_municipality", "p50"), "break_even_year_p50"),
+    (("break_even_municipality", "prob_within_run"), "prob_break_even_within_run"),
+)
+
+
+def experiment_headline(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """An experiment job's headline figures as flat columns (none for a single run, or an
+    experiment without a headline file): for ``compare_implementations``, every arm's
+    :data:`COMPARE_HEADLINE` figures (means over replications) and the replications per arm."""
+    if summary.get("experiment") != "compare_implementations" or not (folder / COMPARE_FILE).is_file():
+        return {}
+    data = json.loads((folder / COMPARE_FILE).read_text(encoding="utf-8"))
+    arms = data.get("arms") if isinstance(data, dict) else None
+    if not isinstance(arms, dict):
+        raise CorruptJob(f"{COMPARE_FILE} holds no arms")
+    out: dict[str, Any] = {"replications": data.get("replications")}
+    for arm, figures in arms.items():
+        for path, name in COMPARE_HEADLINE:
+            value: Any = figures
+            for step in path:
+                value = value.get(step) if isinstance(value, dict) else None
+            if isinstance(value, (bool, int, float)) or (path[-1] == "p50" and value is None and
+                                                          isinstance(figures.get(path[0]), dict)):
+                out[f"{arm}_{name}"] = value
+    return out
+
+
 class CorruptJob(Exception):
     """A job folder whose files cannot be read (its row gets status ``corrupt``)."""
 
@@ -99,6 +139,7 @@ def _job_row(sweep_dir: Path, folder: Path) -> tuple[dict[str, Any], list[str]]:
             if not isinstance(summary, dict):
                 raise CorruptJob(f"{SUMMARY} holds a {type(summary).__name__}, not a JSON object of key figures")
             row["status"] = "ok"
+            summary = {**summary, **experiment_headline(folder, summary)}
     except Exception as exc:
         _corrupt(row, exc, SUMMARY)
         summary = {}
