@@ -1,7 +1,8 @@
 """Worker processes that end with the command that started them.
 
-An experiment's replication pool (:mod:`peersim.experiments._runner`) and a sweep's joblib jobs
-run in worker processes. If the ``peersim`` command is killed (``kill -9``, a closed terminal, an
+An experiment's replication pool (:mod:`peersim.experiments._runner`) and a sweep's jobs (peersim's
+own launcher, :mod:`peersim.sweep.pool`, by default; Hydra's joblib launcher on request) run in
+worker processes. If the ``peersim`` command is killed (``kill -9``, a closed terminal, an
 out-of-memory kill) nothing tells them, and they would simulate on for minutes. A worker calls
 :func:`end_with` once: it then ends itself as soon as the process it belongs to is gone,
 
@@ -13,7 +14,8 @@ out-of-memory kill) nothing tells them, and they would simulate on for minutes. 
 A worker also ignores Ctrl-C (SIGINT, which a terminal sends to the whole process group): the
 command handles it, ends the workers and says what it kept (:class:`Interrupted`).
 
-A sweep's joblib worker that has not yet got a job runs no peersim code, so it cannot watch; for
+peersim's sweep workers call :func:`end_with` as soon as they start. A joblib worker
+(``hydra/launcher=joblib``) that has not yet got a job runs no peersim code, so it cannot watch; for
 those, :func:`reap_when_gone` starts a small process (Linux) that waits for the command to end and
 then ends the command's joblib workers left behind.
 """
