@@ -11,6 +11,12 @@ by supervision (relative to the standard amount) and by an experienced co-leader
 weekly share when not leading. Burnout (a pause) is a logistic hazard in strain around
 ``burnout_threshold``; exit is a hazard that grows with strain. Burnout sets the volunteer's own
 recovery back (QPR-15 points, regained slowly). Former participants can join later.
+
+Random numbers: each volunteer draws from the block stream of their place in the run's
+recruitment order (:data:`BLOCK` volunteers a block): a training-dropout uniform when recruited,
+and for every week of the run a burnout, an exit, a leave-after-pause and a pause-length uniform
+(:class:`_WeeklyDraws`, a year of weeks at a time). The k-th volunteer of a seed therefore meets
+the same luck in the same week in every scenario, however many others are on duty.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from mesa import Agent, Model
 
 from peersim.params import VolunteerParams
 from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from peersim.streams import substream
 from peersim.vocabulary import WEEKS_PER_YEAR
 
 
@@ -68,45 +75,63 @@ class VolunteerWeek(NamedTuple):
     returned: np.ndarray   # back from a pause, resting before they lead again
 
 
-class _HazardDraws:
-    """This week's burnout and exit draws of the volunteers on duty, as strain thresholds.
+BLOCK = 64  # volunteers a block of their random streams (the k-th recruited is in block k // BLOCK)
+
+
+def hazard_thresholds(vp: VolunteerParams, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The burnout and exit draws ``u[0]``, ``u[1]`` as strain thresholds.
 
     Burnout has the weekly probability ``p_b(s) = max / (1 + exp((threshold - s) / steepness))``
     and, if not burned out, exit ``p_x(s) = 1 - exp(-(rate + rate_strain * s) / 52)``; both grow
     with strain ``s``. A volunteer with uniform draw ``u`` burns out when ``u < p_b(s)``, which is
     ``s > threshold - steepness * log(max / u - 1)`` (never when ``u >= max``), and leaves when
     ``u' < p_x(s)``, which is ``rate + rate_strain * s > -52 log(1 - u')``. The right-hand sides
-    depend on the draws only, so they are computed for a batch of draws at once and each week
-    compares the strains with the next ones: the same Bernoulli draws, without the per-week
-    arithmetic.
+    depend on the draws only, so they are computed for a year of draws at once and each week
+    compares the strains with its own: the same Bernoulli draws, without the per-week arithmetic.
     """
+    top = vp.burnout_hazard_max_per_week
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = top / u[0] - 1.0
+        burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
+        need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
+        if vp.exit_rate_strain_per_year > 0:
+            exit_ = need / vp.exit_rate_strain_per_year
+        else:
+            exit_ = np.where(need < 0, -np.inf, np.inf)
+    return burn, exit_
 
-    BATCH = 4096
 
-    def __init__(self, vp: VolunteerParams) -> None:
-        self.vp = vp
-        self.burn = self.exit = np.empty(0)
-        self.pos = 0
+class _WeeklyDraws:
+    """Every volunteer's draws of the weeks of one year of the run (weeks ``52 y + 1`` to
+    ``52 y + 52``): ``burn[w, i]`` and ``exit[w, i]`` (strain thresholds, :func:`hazard_thresholds`),
+    ``leave[w, i]`` (leaves after a pause that starts that week if below the share) and
+    ``pause[w, i]`` (the pause's length by inversion), for volunteer row ``i`` and week ``w`` of
+    the year. Block ``b`` of rows draws year ``y`` from its own stream, so the draws of a
+    volunteer's week never depend on the other volunteers."""
 
-    def take(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        if self.pos + k > self.burn.size:
-            self._refill(max(k, self.BATCH), rng)
-        a, self.pos = self.pos, self.pos + k
-        return self.burn[a: self.pos], self.exit[a: self.pos]
+    def __init__(self, vp: VolunteerParams, seed: int) -> None:
+        self.vp, self.seed = vp, seed
+        self.year = -1
+        self.blocks = 0
+        self.burn = self.exit = self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
 
-    def _refill(self, size: int, rng: np.random.Generator) -> None:
-        vp = self.vp
-        u = rng.random((2, size))
-        top = vp.burnout_hazard_max_per_week
-        with np.errstate(divide="ignore", invalid="ignore"):
-            odds = top / u[0] - 1.0
-            burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
-            need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
-            if vp.exit_rate_strain_per_year > 0:
-                exit_ = need / vp.exit_rate_strain_per_year
-            else:
-                exit_ = np.where(need < 0, -np.inf, np.inf)
-        self.burn, self.exit, self.pos = burn, exit_, 0
+    def week(self, week: int, n: int) -> int:
+        """Make the draws of ``week`` cover rows ``0..n-1``; return the week's place in its year."""
+        year, w = divmod(week - 1, WEEKS_PER_YEAR)
+        if year != self.year:
+            self.year, self.blocks = year, 0
+            self.burn = self.exit = self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
+        need = -(-n // BLOCK)
+        if need > self.blocks:
+            u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((4, WEEKS_PER_YEAR, BLOCK))
+                                for b in range(self.blocks, need)], axis=2)
+            burn, exit_ = hazard_thresholds(self.vp, u)
+            self.burn = np.concatenate([self.burn, burn], axis=1)
+            self.exit = np.concatenate([self.exit, exit_], axis=1)
+            self.leave = np.concatenate([self.leave, u[2]], axis=1)
+            self.pause = np.concatenate([self.pause, u[3]], axis=1)
+            self.blocks = need
+        return w
 
 
 class VolunteerRegistry(ColumnStore):
@@ -118,13 +143,14 @@ class VolunteerRegistry(ColumnStore):
     scheduled for their week instead of being looked for every week.
     """
 
-    _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain")
+    _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain", "u_training")
     _INT = ("coordinator", "state", "courses_led", "n_burnouts", "n_returns", "course",
             "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id", "setback_week")
     _BOOL = ("leave_after", "coleader_exp", "former_participant")
 
-    def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1) -> None:
+    def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1, seed: int = 0) -> None:
         self.vp = vp
+        self.seed = seed    # for each volunteer's own random numbers
         self.n = 0
         self.week = 0   # the last week stepped
         self.n_coordinators = n_coordinators
@@ -133,8 +159,16 @@ class VolunteerRegistry(ColumnStore):
         self._rest_ends: dict[int, list[np.ndarray]] = {}    # week -> rows whose rest ends then
         self._duty: np.ndarray | None = None             # rows on duty (None: stale)
         self._leading: np.ndarray | None = None          # rows leading (None: stale)
-        self._hazard_draws = _HazardDraws(vp)
+        self._weekly = _WeeklyDraws(vp, seed)
         self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        """Grow the columns; the new rows get their training-dropout draws (by block)."""
+        old = self.capacity
+        super()._grow(capacity)
+        for b in range(old // BLOCK, -(-capacity // BLOCK)):
+            lo, hi = max(old, b * BLOCK), min(capacity, (b + 1) * BLOCK)
+            self.u_training[lo:hi] = substream(self.seed, "volunteer", b).random(BLOCK)[lo - b * BLOCK: hi - b * BLOCK]
 
     def add(self, k: int, coordinator: int, week: int, *, citizen_ids: np.ndarray | None = None) -> np.ndarray:
         if self.n + k > self.capacity:
@@ -267,7 +301,7 @@ class VolunteerRegistry(ColumnStore):
         keep = 1.0 - self.vp.own_recovery_regain_per_week
         return self.setback[rows] * keep ** np.maximum(week - self.setback_week[rows], 0)
 
-    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator) -> VolunteerWeek:
+    def step(self, week: int, supervision_level: Sequence[float]) -> VolunteerWeek:
         """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
 
         ``supervision_level[c]`` is supervision received per leader relative to the standard (0-1)
@@ -295,14 +329,15 @@ class VolunteerRegistry(ColumnStore):
         else:
             s *= 1.0 - vp.strain_recovery_per_week
 
-        # burnout and exit among those on duty (:class:`_HazardDraws`)
+        # burnout and exit among those on duty (their own draws of the week: :class:`_WeeklyDraws`)
         burned = left = empty
         duty = self.on_duty()
+        draws = self._weekly
+        w = draws.week(week, n) if duty.size else 0
         if duty.size:
             sd = s[duty]
-            burn_at, exit_at = self._hazard_draws.take(duty.size, rng)
-            b = sd > burn_at
-            x = sd > exit_at
+            b = sd > draws.burn[w, duty]
+            x = sd > draws.exit[w, duty]
             if np.count_nonzero(b):
                 burned = duty[b]
                 x &= ~b
@@ -316,11 +351,11 @@ class VolunteerRegistry(ColumnStore):
             # of the last burnout, :meth:`setback_now`)
             self.setback[burned] = self.setback_now(week, burned) + vp.own_recovery_setback_qpr
             self.setback_week[burned] = week
-            self.leave_after[burned] = rng.random(burned.size) < vp.leave_after_burnout_share
+            self.leave_after[burned] = draws.leave[w, burned] < vp.leave_after_burnout_share
             # the pause ends after 1 + Geometric(1 / mean) weeks (a weekly chance from next week)
             p_end = 1.0 / vp.pause_mean_weeks
             wait = (np.zeros(burned.size, dtype=np.int64) if p_end >= 1.0 else
-                    np.floor(np.log1p(-rng.random(burned.size)) / np.log1p(-p_end)).astype(np.int64))
+                    np.floor(np.log1p(-draws.pause[w, burned]) / np.log1p(-p_end)).astype(np.int64))
             for w, r in zip((week + 1 + wait).tolist(), burned.tolist(), strict=True):
                 self._pause_ends.setdefault(w, []).append(np.array([r]))
         if left.size:
