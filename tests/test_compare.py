@@ -68,8 +68,8 @@ def test_same_seed_gives_the_same_referral_stream_and_first_week_referrals_in_ev
     keys, configs, _ = crn
     referred: dict[tuple[str, int], int] = {}
     for (arm, r), cfg in zip(keys, configs, strict=True):
-        first = substream(cfg.seed, "staff_referral", municipality_keys(["fredericia"])[0]).random(5)
-        assert np.array_equal(first, substream(5 + r, "staff_referral", municipality_keys(["fredericia"])[0]).random(5))
+        first = substream(cfg.seed, "municipality", municipality_keys(["fredericia"])[0]).random(5)
+        assert np.array_equal(first, substream(5 + r, "municipality", municipality_keys(["fredericia"])[0]).random(5))
         # week 1: staff referrals only (no intro meeting has been held yet), so equal inputs in every arm;
         # the user's municipality draws first, so its referrals do not depend on the neighbour
         model = PeersimModel(cfg, make_agents=False)

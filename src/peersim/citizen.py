@@ -76,17 +76,22 @@ class CitizenRegistry(ColumnStore):
 
     _FLOAT_FILL = np.nan
     _FLOAT = (
-        "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "u_decline", "u_invite", "u_companion",
-        "u_volunteer", "gain", "fidelity",
+        "effect", "gain", "fidelity",
         "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w",
     )
     _INT = (
-        "municipality", "subgroup", "state", "sessions", "course", "patience",
+        "municipality", "state", "sessions", "course",
         "ti_referred", "ti_start", "ti_course_end", "ti_exit", "ti_success", "comp_until",
-        "follow_last", "ti_volunteer", "referral_order",
+        "follow_last", "ti_volunteer",
     )
     _BOOL = ("companion", "completed", "success")
     _BITS = ("attended",)  # bit j: attended the session in week ti_start + j
+    # What a citizen draws at referral: the columns of two tables (``drawn``, ``drawn_int``), each
+    # copied in one go from the municipality's table of its referral order. After the floats, the
+    # session uniforms ``u_sessions`` (dropout session, then attendance at each session). ``x_cf``
+    # starts at the baseline (brought up to date by evaluate()).
+    _DRAWN = ("baseline", "x_cf", "mu", "resp", "p_attend", "u_decline", "u_invite", "u_companion", "u_volunteer")
+    _DRAWN_INT = ("subgroup", "patience", "referral_order")
     trial = False  # randomised citizens are measured (:class:`peersim.trial_conduct.TrialCitizenRegistry`)
 
     def __init__(self, recovery: RecoveryParams, course: CourseParams,
@@ -98,7 +103,9 @@ class CitizenRegistry(ColumnStore):
         n_municipalities = len(municipality_keys)
         self.municipality_keys = list(municipality_keys)   # each municipality's block-stream key
         self.referred_in = [0] * n_municipalities           # citizens referred so far, by municipality
-        self._blocks: dict[int, tuple[int, dict[str, np.ndarray]]] = {}  # municipality -> its current traits block
+        # by municipality: its citizens' draws in referral order (float and int tables), rows drawn so far
+        self._order_tables = [(np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))] * n_municipalities
+        self._order_drawn = [0] * n_municipalities
         self.giveup_hazard = giveup_hazard
         self.waiting_n = [0] * n_municipalities  # waiting list lengths (a list: read and changed every week)
         self.waiting_total = 0                                       # their sum
@@ -120,12 +127,20 @@ class CitizenRegistry(ColumnStore):
         self._alloc(capacity)
 
     def _alloc(self, capacity: int) -> None:
-        """Grow the columns (and the session draws) to ``capacity`` rows."""
-        old, old_n = getattr(self, "u_sessions", None), self.capacity
+        """Grow the columns and the tables of drawn traits to ``capacity`` rows."""
+        old_n = self.capacity
         self._grow(capacity)
-        self.u_sessions = np.zeros((capacity, self.cp.sessions + 1))
-        if old is not None:
-            self.u_sessions[: len(old)] = old
+        width = len(self._DRAWN) + self.cp.sessions + 1
+        for table, cols, dtype, fill in (("drawn", self._DRAWN, float, np.nan),
+                                         ("drawn_int", self._DRAWN_INT, np.int32, NO_WEEK)):
+            new_table = np.full((capacity, width if dtype is float else len(cols)), fill, dtype=dtype)
+            old = getattr(self, table, None)
+            if old is not None:
+                new_table[: len(old)] = old
+            setattr(self, table, new_table)
+            for j, name in enumerate(cols):
+                setattr(self, name, new_table[:, j])  # a view: a column of the table
+        self.u_sessions = self.drawn[:, len(self._DRAWN):]
         new = slice(old_n, capacity)
         for name in ("sessions", "state"):
             getattr(self, name)[new] = 0  # state 0 = WAITING
@@ -133,47 +148,48 @@ class CitizenRegistry(ColumnStore):
         self.gain[new] = 0.0
         self.follow_last[new] = FOREVER
 
-    def _traits_block(self, municipality: int, block: int) -> dict[str, np.ndarray]:
-        """The traits of citizens ``block * BLOCK`` to ``(block + 1) * BLOCK - 1`` in
-        ``municipality``'s referral order, drawn from their own block stream."""
-        cached = self._blocks.get(municipality)
-        if cached is not None and cached[0] == block:
-            return cached[1]
+    def _traits_block(self, municipality: int, block: int, out: np.ndarray, out_int: np.ndarray) -> None:
+        """Draw the traits of citizens ``block * BLOCK`` to ``(block + 1) * BLOCK - 1`` in
+        ``municipality``'s referral order from their own block stream into ``out`` (rows of the
+        ``drawn`` table) and ``out_int`` (of ``drawn_int``)."""
         rp, k = self.rp, BLOCK
         rng = substream(self.seed, "traits", self.municipality_keys[municipality], block)
         sub = rng.choice(len(SUBGROUPS), size=k, p=rp.subgroup_shares)
         base = np.clip(np.asarray(rp.baseline_qpr_mean)[sub] + rp.baseline_qpr_sd * rng.standard_normal(k),
                        0.0, QPR_MAX)
-        traits = {
-            "subgroup": sub,
-            "baseline": base,
-            "mu": base + rp.sau_drift_qpr,
-            "resp": np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k)),
-            "p_attend": rng.beta(*self.beta_ab, size=k),
-            "patience": _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard),
-            "u_decline": rng.random(k),    # declines at referral if below the share declining
-            "u_invite": rng.random(k),     # declines a seat offered if below the share declining
-            "u_companion": rng.random(k),  # takes up companionship if below the uptake
-            "u_volunteer": rng.random(k),  # volunteers after completing if below the share who do
-            "u_sessions": rng.random((k, self.cp.sessions + 1)),  # dropout session, then attendance
-        }
-        self._blocks[municipality] = (block, traits)
-        return traits
+        out[:, 0] = base
+        out[:, 1] = base                                                                   # x_cf
+        out[:, 2] = base + rp.sau_drift_qpr                                                # mu
+        out[:, 3] = np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k))  # resp
+        out[:, 4] = rng.beta(*self.beta_ab, size=k)                                       # p_attend
+        out_int[:, 1] = _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard)         # patience
+        # u_decline (declines at referral if below the share declining), u_invite (declines a seat
+        # offered, likewise), u_companion (takes up companionship if below the uptake), u_volunteer
+        # (volunteers after completing if below the share who do), then the session uniforms
+        out[:, 5:] = rng.random((k, out.shape[1] - 5))
+        out_int[:, 0] = sub
+        out_int[:, 2] = np.arange(block * k, (block + 1) * k)                             # referral order
 
-    def _draw_traits(self, first: int, k: int, municipality: int) -> None:
-        """Rows ``first..first+k-1``, the next ``k`` citizens referred in ``municipality``, take
-        the traits of their places in its referral order."""
-        j0 = self.referred_in[municipality]
-        self.referred_in[municipality] = j0 + k
-        self.referral_order[first: first + k] = np.arange(j0, j0 + k)
-        for b in range(j0 // BLOCK, (j0 + k - 1) // BLOCK + 1):
-            lo, hi = max(j0, b * BLOCK), min(j0 + k, (b + 1) * BLOCK)
-            dst = slice(first + lo - j0, first + hi - j0)
-            src = slice(lo - b * BLOCK, hi - b * BLOCK)
-            for name, values in self._traits_block(municipality, b).items():
-                getattr(self, name)[dst] = values[src]
-        rows = slice(first, first + k)
-        self.x_cf[rows] = self.baseline[rows]  # brought up to date by evaluate()
+    def _order_table(self, municipality: int, upto: int) -> tuple[np.ndarray, np.ndarray]:
+        """``municipality``'s tables of draws in referral order, drawn (block by block) at least
+        up to its citizen ``upto - 1``."""
+        table, table_int = self._order_tables[municipality]
+        have = self._order_drawn[municipality]
+        if upto > have:
+            need = -(-upto // BLOCK) * BLOCK
+            if need > len(table):
+                size = max(2 * len(table), need)
+                grown = np.empty((size, self.drawn.shape[1]))
+                grown_int = np.empty((size, len(self._DRAWN_INT)), dtype=np.int32)
+                if have:
+                    grown[:have], grown_int[:have] = table[:have], table_int[:have]
+                table, table_int = grown, grown_int
+                self._order_tables[municipality] = (table, table_int)
+            for b in range(have // BLOCK, need // BLOCK):
+                rows = slice(b * BLOCK, (b + 1) * BLOCK)
+                self._traits_block(municipality, b, table[rows], table_int[rows])
+            self._order_drawn[municipality] = need
+        return table, table_int
 
     # -- creation ---------------------------------------------------------------------------
     def add(self, k: int, municipality: int, week: int) -> np.ndarray:
@@ -183,8 +199,11 @@ class CitizenRegistry(ColumnStore):
             self._alloc(max(2 * self.capacity, self.n + k))
         first = self.n
         rows = slice(first, first + k)
-        if k:
-            self._draw_traits(first, k, municipality)
+        j0 = self.referred_in[municipality]
+        j1 = self.referred_in[municipality] = j0 + k
+        table, table_int = self._order_table(municipality, j1)
+        self.drawn[rows] = table[j0:j1]
+        self.drawn_int[rows] = table_int[j0:j1]
         self.municipality[rows] = municipality
         self.ti_referred[rows] = week
         for r, wait in enumerate(self.patience[rows].tolist(), start=first):

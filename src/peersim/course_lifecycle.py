@@ -82,7 +82,7 @@ class CourseLifecycle:
             supervision_level=coordinator.supervision_recent,
             role_support=p.coordinator.role_support,
             leader_courses_led=vols.courses_led[leaders].tolist(),
-            rng=m.fidelity_rng,  # the municipality's n-th course draws the same noise in every scenario
+            rng=m.own_rng,  # the municipality's n-th course draws the same noise in every scenario
         )
         attendance, empty_after = reg.start_course(joined, course_id, fidelity, week)
         course = Course(course_id, m.index, coordinator.index, week, p.course.sessions, fidelity,

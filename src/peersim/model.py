@@ -99,7 +99,7 @@ class PeersimModel(mesa.Model):
         self.tally = self.recorder.tally  # flows are tallied many times a week: no extra call
 
         self.municipality_list = [
-            Municipality(self, i, mp, params.referral, params.seed, key)
+            Municipality(self, i, mp, params.referral, params.seed, key, params.weeks)
             for i, (mp, key) in enumerate(zip(params.municipalities, keys, strict=True))
         ]
         self.workshop_until = np.zeros(len(self.municipality_list), dtype=np.int64)

@@ -6,7 +6,7 @@ intro meetings refer themselves. Awareness starts low, rises with each intro mee
 slowly toward a floor. The pool is renewed as people enter and leave eligibility.
 
 Random numbers: the staff referrals and the self-referrals each draw one uniform a week from the
-municipality's own streams, turned into counts by inverting their distributions
+municipality's own stream, turned into counts by inverting their distributions
 (:mod:`peersim.streams`), so in arms run with the same seed a week's referrals differ only as
 much as the arms' awareness, pool and intro meetings make them differ.
 """
@@ -25,11 +25,11 @@ class Municipality(Agent):
     awareness of the programme and the intro meetings held last week, and draws each week's
     referrals from them (step 1 of the week). ``index`` is its place in the model's list and its
     code in the registries' ``municipality`` columns; ``key`` is its key in the run's random
-    streams (:func:`peersim.streams.municipality_keys`): its own streams of staff referrals,
-    self-referrals and its courses' fidelity noise derive from it and the ``seed``."""
+    streams (:func:`peersim.streams.municipality_keys`): its own stream of staff referrals,
+    self-referrals and its courses' fidelity noise (``own_rng``) derives from it and the ``seed``."""
 
     def __init__(self, model: Model, index: int, params: MunicipalityParams,
-                 referral: ReferralParams, seed: int, key: int) -> None:
+                 referral: ReferralParams, seed: int, key: int, weeks: int) -> None:
         super().__init__(model)
         self.index = index
         self.params = params
@@ -38,9 +38,11 @@ class Municipality(Agent):
         self.pool = self.pool_size                                   # eligible, not yet referred
         self.awareness = referral.initial_awareness
         self.meetings_last_week = 0
-        self.staff_rng = substream(seed, "staff_referral", key)    # one uniform a week
-        self.self_rng = substream(seed, "self_referral", key)      # one uniform a week
-        self.fidelity_rng = substream(seed, "fidelity", key)       # one normal a course started here
+        # its own stream: first one uniform a week for each referral channel, drawn for the whole
+        # run at once (week t's at [t]), then one normal a course started here (fidelity noise)
+        self.own_rng = substream(seed, "municipality", key)
+        u = self.own_rng.random((2, weeks + 1))
+        self.u_staff, self.u_self = u[0].tolist(), u[1].tolist()
 
     @property
     def name(self) -> str:
@@ -55,12 +57,11 @@ class Municipality(Agent):
         self.pool += turnover * (self.pool_size - self.pool)
         p_staff = rp.staff_referral_rate_per_year * self.awareness / WEEKS_PER_YEAR
         available = int(self.pool)
-        staff = binomial_inverse(self.staff_rng.random(), available, min(1.0, p_staff))
-        u_self = self.self_rng.random()  # drawn every week, meetings or not, to stay in step across arms
+        staff = binomial_inverse(self.u_staff[week], available, min(1.0, p_staff))
         self_ref = 0
         if self.meetings_last_week:
             mean = rp.intro_meeting_attendees_mean * self.meetings_last_week * rp.self_referral_share_of_attendees
-            self_ref = min(poisson_inverse(u_self, mean), max(0, available - staff))
+            self_ref = min(poisson_inverse(self.u_self[week], mean), max(0, available - staff))
             self.meetings_last_week = 0
         self.pool -= staff + self_ref
         self.awareness -= rp.awareness_decay_per_week * (self.awareness - rp.awareness_floor)

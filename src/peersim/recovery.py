@@ -137,17 +137,20 @@ def innovations(reg: CourseHistory, lo: int, hi: int, lengths: np.ndarray) -> np
     citizen's k-th value depends neither on how long the others are followed nor on who else
     was referred, here or in another municipality."""
     eps = np.zeros((int(lengths.max()), hi - lo))
-    order = reg.referral_order[lo:hi].astype(np.int64)
-    key = reg.municipality[lo:hi].astype(np.int64) * (1 << 26) + order // BLOCK  # (municipality, block)
-    keys = reg.municipality_keys
-    sort = np.argsort(key, kind="stable")
-    bounds = np.flatnonzero(np.diff(key[sort])) + 1
-    for cols in np.split(sort, bounds):
-        k = int(lengths[cols].max())
-        if k > 0:
-            m, b = divmod(int(key[cols[0]]), 1 << 26)
-            draws = substream(reg.seed, "recovery", keys[m], b).standard_normal((k, BLOCK))
-            eps[:k, cols] = draws[:, order[cols] % BLOCK]
+    order = reg.referral_order[lo:hi]
+    muni = reg.municipality[lo:hi]
+    single = len(reg.municipality_keys) == 1
+    for m, key in enumerate(reg.municipality_keys):
+        cols = np.arange(hi - lo) if single else np.flatnonzero(muni == m)
+        if not cols.size:
+            continue
+        o = order[cols]  # increasing: rows are in referral order
+        for b in range(int(o[0]) // BLOCK, int(o[-1]) // BLOCK + 1):
+            a, z = np.searchsorted(o, (b * BLOCK, (b + 1) * BLOCK))
+            k = int(lengths[cols[a:z]].max())
+            if k > 0:
+                draws = substream(reg.seed, "recovery", key, b).standard_normal((k, BLOCK))
+                eps[:k, cols[a:z]] = draws[:, o[a:z] - b * BLOCK]
     return eps
 
 

@@ -9,8 +9,8 @@ shift every later one; each draws from a stream of its owner (:func:`substream`)
 the seed, the stream's name (:data:`STREAMS`) and the owner's key:
 
 - a municipality (keyed by its name, :func:`municipality_keys`, so it draws the same numbers
-  whether it runs alone or with a neighbour): one uniform a week for its staff referrals and one
-  for its self-referrals, turned into counts by inverting their distributions
+  whether it runs alone or with a neighbour): a uniform a week for its staff referrals and one
+  for its self-referrals (drawn for the whole run at once), turned into counts by inverting their distributions
   (:func:`binomial_inverse`, :func:`poisson_inverse`), so a week's referrals move monotonically
   with the arm's awareness, pool and intro meetings instead of drawing fresh luck; one normal a
   course for the fidelity noise of its n-th course;
@@ -32,9 +32,8 @@ import zlib
 import numpy as np
 
 STREAMS = (
-    "staff_referral",   # staff referrals: one uniform a week (key: the municipality)
-    "self_referral",    # self-referrals after intro meetings: one uniform a week (key: the municipality)
-    "fidelity",         # the fidelity noise of a municipality's courses, one normal a course (key: the municipality)
+    "municipality",     # a uniform a week for staff referrals and one for self-referrals, then one normal
+                        # a course for its fidelity noise (key: the municipality)
     "recruitment",      # a coordinator's recruitment campaigns, one uniform a campaign (key: its first municipality)
     "traits",           # a citizen's traits and session draws (key: municipality, block of its referral order)
     "recovery",         # a citizen's week-to-week QPR-15 fluctuation (key: municipality, block)

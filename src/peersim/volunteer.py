@@ -103,35 +103,33 @@ def hazard_thresholds(vp: VolunteerParams, u: np.ndarray) -> tuple[np.ndarray, n
 
 class _WeeklyDraws:
     """Every volunteer's draws of the weeks of one year of the run (weeks ``52 y + 1`` to
-    ``52 y + 52``): ``burn[w, i]`` and ``exit[w, i]`` (strain thresholds, :func:`hazard_thresholds`),
-    ``leave[w, i]`` (leaves after a pause that starts that week if below the share) and
-    ``pause[w, i]`` (the pause's length by inversion), for volunteer row ``i`` and week ``w`` of
-    the year. Block ``b`` of rows draws year ``y`` from its own stream, so the draws of a
-    volunteer's week never depend on the other volunteers."""
+    ``52 y + 52``): ``hazard[w, 0, i]`` and ``hazard[w, 1, i]``, the burnout and exit thresholds
+    (:func:`hazard_thresholds`), ``leave[w, i]`` (leaves after a pause that starts that week if
+    below the share) and ``pause[w, i]`` (the pause's length by inversion), for volunteer row
+    ``i`` and week ``w`` of the year. Block ``b`` of rows draws year ``y`` from its own stream, so
+    the draws of a volunteer's week never depend on the other volunteers."""
 
     def __init__(self, vp: VolunteerParams, seed: int) -> None:
         self.vp, self.seed = vp, seed
         self.year = -1
-        self.blocks = 0
-        self.burn = self.exit = self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
+        self.rows = 0   # rows covered
+        self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
+        self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
 
-    def week(self, week: int, n: int) -> int:
-        """Make the draws of ``week`` cover rows ``0..n-1``; return the week's place in its year."""
-        year, w = divmod(week - 1, WEEKS_PER_YEAR)
+    def cover(self, year: int, n: int) -> None:
+        """Make the draws of ``year`` (0 = the run's first) cover rows ``0..n-1``."""
         if year != self.year:
-            self.year, self.blocks = year, 0
-            self.burn = self.exit = self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
-        need = -(-n // BLOCK)
-        if need > self.blocks:
-            u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((4, WEEKS_PER_YEAR, BLOCK))
-                                for b in range(self.blocks, need)], axis=2)
-            burn, exit_ = hazard_thresholds(self.vp, u)
-            self.burn = np.concatenate([self.burn, burn], axis=1)
-            self.exit = np.concatenate([self.exit, exit_], axis=1)
-            self.leave = np.concatenate([self.leave, u[2]], axis=1)
-            self.pause = np.concatenate([self.pause, u[3]], axis=1)
-            self.blocks = need
-        return w
+            self.year, self.rows = year, 0
+            self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
+            self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
+        first, need = self.rows // BLOCK, -(-n // BLOCK)
+        u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((4, WEEKS_PER_YEAR, BLOCK))
+                            for b in range(first, need)], axis=2)
+        burn, exit_ = hazard_thresholds(self.vp, u)
+        self.hazard = np.concatenate([self.hazard, np.stack([burn, exit_], axis=1)], axis=2)
+        self.leave = np.concatenate([self.leave, u[2]], axis=1)
+        self.pause = np.concatenate([self.pause, u[3]], axis=1)
+        self.rows = need * BLOCK
 
 
 class VolunteerRegistry(ColumnStore):
@@ -333,11 +331,14 @@ class VolunteerRegistry(ColumnStore):
         burned = left = empty
         duty = self.on_duty()
         draws = self._weekly
-        w = draws.week(week, n) if duty.size else 0
+        year, w = divmod(week - 1, WEEKS_PER_YEAR)
+        if duty.size and (year != draws.year or n > draws.rows):
+            draws.cover(year, n)
         if duty.size:
             sd = s[duty]
-            b = sd > draws.burn[w, duty]
-            x = sd > draws.exit[w, duty]
+            at = draws.hazard[w][:, duty]  # this week's burnout and exit thresholds
+            b = sd > at[0]
+            x = sd > at[1]
             if np.count_nonzero(b):
                 burned = duty[b]
                 x &= ~b
