@@ -23,7 +23,7 @@ from peersim.streams import binomial_inverse, municipality_keys, poisson_inverse
 from peersim.volunteer import BLOCK, VolunteerRegistry, _WeeklyDraws
 
 # every draw a citizen makes at referral (registry columns)
-DRAWN = ("subgroup", "baseline", "resp", "p_attend", "patience", "u_decline", "u_invite", "u_companion",
+DRAWN = ("subgroup", "baseline", "resp", "p_attend", "patience", "u_decline", "u_companion",
          "u_volunteer")
 
 
@@ -35,6 +35,7 @@ def _fredericia(model: PeersimModel) -> dict[str, np.ndarray]:
     assert (np.diff(reg.referral_order[rows]) == 1).all() and reg.referral_order[rows[0]] == 0
     out = {c: getattr(reg, c)[rows] for c in DRAWN}
     out["u_sessions"] = reg.u_sessions[rows]
+    out["u_invite"] = reg.u_invite[rows]
     return out
 
 

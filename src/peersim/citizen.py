@@ -59,6 +59,7 @@ FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet e
 _BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)
 _SESSION = np.arange(53)                                      # session offsets
 BLOCK = 64  # citizens a block of the traits stream (the n-th of a municipality is in block n // BLOCK)
+INVITATIONS = 8  # invitations to a seat with a uniform of their own (:meth:`CitizenRegistry.invitation_draws`)
 
 
 class CitizenRegistry(ColumnStore):
@@ -82,15 +83,16 @@ class CitizenRegistry(ColumnStore):
     _INT = (
         "municipality", "state", "sessions", "course",
         "ti_referred", "ti_start", "ti_course_end", "ti_exit", "ti_success", "comp_until",
-        "follow_last", "ti_volunteer",
+        "follow_last", "ti_volunteer", "invitations",
     )
     _BOOL = ("companion", "completed", "success")
     _BITS = ("attended",)  # bit j: attended the session in week ti_start + j
     # What a citizen draws at referral: the columns of two tables (``drawn``, ``drawn_int``), each
-    # copied in one go from the municipality's table of its referral order. After the floats, the
+    # copied in one go from the municipality's table of its referral order. After the named floats,
+    # ``u_invite`` (a uniform for each of the first INVITATIONS invitations to a seat) and the
     # session uniforms ``u_sessions`` (dropout session, then attendance at each session). ``x_cf``
     # starts at the baseline (brought up to date by evaluate()).
-    _DRAWN = ("baseline", "x_cf", "mu", "resp", "p_attend", "u_decline", "u_invite", "u_companion", "u_volunteer")
+    _DRAWN = ("baseline", "x_cf", "mu", "resp", "p_attend", "u_decline", "u_companion", "u_volunteer")
     _DRAWN_INT = ("subgroup", "patience", "referral_order")
     trial = False  # randomised citizens are measured (:class:`peersim.trial_conduct.TrialCitizenRegistry`)
 
@@ -130,7 +132,7 @@ class CitizenRegistry(ColumnStore):
         """Grow the columns and the tables of drawn traits to ``capacity`` rows."""
         old_n = self.capacity
         self._grow(capacity)
-        width = len(self._DRAWN) + self.cp.sessions + 1
+        width = len(self._DRAWN) + INVITATIONS + self.cp.sessions + 1
         for table, cols, dtype, fill in (("drawn", self._DRAWN, float, np.nan),
                                          ("drawn_int", self._DRAWN_INT, np.int32, NO_WEEK)):
             new_table = np.full((capacity, width if dtype is float else len(cols)), fill, dtype=dtype)
@@ -140,9 +142,11 @@ class CitizenRegistry(ColumnStore):
             setattr(self, table, new_table)
             for j, name in enumerate(cols):
                 setattr(self, name, new_table[:, j])  # a view: a column of the table
-        self.u_sessions = self.drawn[:, len(self._DRAWN):]
+        j = len(self._DRAWN)
+        self.u_invite = self.drawn[:, j: j + INVITATIONS]
+        self.u_sessions = self.drawn[:, j + INVITATIONS:]
         new = slice(old_n, capacity)
-        for name in ("sessions", "state"):
+        for name in ("sessions", "state", "invitations"):
             getattr(self, name)[new] = 0  # state 0 = WAITING
         self.effect[new] = 0.0
         self.gain[new] = 0.0
@@ -163,9 +167,9 @@ class CitizenRegistry(ColumnStore):
         out[:, 3] = np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k))  # resp
         out[:, 4] = rng.beta(*self.beta_ab, size=k)                                       # p_attend
         out_int[:, 1] = _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard)         # patience
-        # u_decline (declines at referral if below the share declining), u_invite (declines a seat
-        # offered, likewise), u_companion (takes up companionship if below the uptake), u_volunteer
-        # (volunteers after completing if below the share who do), then the session uniforms
+        # u_decline (declines at referral if below the share declining), u_companion (takes up
+        # companionship if below the uptake), u_volunteer (volunteers after completing if below the
+        # share who do), then u_invite and the session uniforms
         out[:, 5:] = rng.random((k, out.shape[1] - 5))
         out_int[:, 0] = sub
         out_int[:, 2] = np.arange(block * k, (block + 1) * k)                             # referral order
@@ -223,6 +227,13 @@ class CitizenRegistry(ColumnStore):
         if declined.size:
             self.leave(declined, CitizenState.DECLINED, week)
         return rows, int(declined.size)
+
+    def invitation_draws(self, rows: np.ndarray) -> np.ndarray:
+        """The uniform of each citizen's next invitation to a seat (they decline it if it is below
+        the share declining): their first INVITATIONS invitations have a uniform each, and a
+        citizen invited more often than that (every course they were invited to failed to form)
+        reuses them in turn."""
+        return self.u_invite[rows, self.invitations[rows] % INVITATIONS]
 
     # -- queries ----------------------------------------------------------------------------
     def window(self) -> slice:

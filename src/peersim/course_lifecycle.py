@@ -65,8 +65,9 @@ class CourseLifecycle:
         if leaders.size < p.course.leaders_per_course:
             return False
         waiting = reg.waiting(m.index)
-        accept = reg.u_invite[waiting] >= p.course.decline_at_invitation  # each citizen's own draw
+        accept = reg.invitation_draws(waiting) >= p.course.decline_at_invitation  # each citizen's own draws
         invited = waiting[: int(accept.cumsum().searchsorted(p.course.max_participants)) + 1]
+        reg.invitations[invited] += 1
         acc_mask = accept[: invited.size]
         joined, declined = invited[acc_mask], invited[~acc_mask]
         if declined.size:
