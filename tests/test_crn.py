@@ -108,9 +108,9 @@ def test_a_volunteers_draws_do_not_depend_on_the_others(make_params):
     few.cover(1, 5)
     many.cover(1, 3 * BLOCK + 1)
     np.testing.assert_array_equal(few.hazard, many.hazard[:, :, : few.rows])
-    np.testing.assert_array_equal(few.pause, many.pause[:, : few.rows])
+    np.testing.assert_array_equal(few.burn_u, many.burn_u[:, : few.rows])
     many.cover(2, 10)
-    assert not np.array_equal(many.leave[:, :BLOCK], few.leave)  # another year, other draws
+    assert not np.array_equal(many.burn_u[:, :BLOCK], few.burn_u)  # another year, other draws
 
 
 @pytest.mark.parametrize(("n", "p"), [(830, 0.0012), (830, 0.01), (40, 0.5), (5000, 0.05)])
@@ -152,18 +152,19 @@ def test_a_stream_key_takes_several_integers():
 
 def test_shared_seeds_make_the_paired_difference_vary_less_than_independent_seeds(make_params):
     """Fredericia alone (own coordinator) against Fredericia sharing a coordinator with Kolding,
-    2 years, 40 replications: with shared seeds (seed r in both arms) the paired difference of
+    1 year, 100 replications: with shared seeds (seed r in both arms) the paired difference of
     Fredericia's referred citizens varies at least 2 times less, and of its citizens who completed
-    a course at least 1.5 times less, than with independent seeds (the second arm at r + 10**6).
-    Measured: 3.0 and 2.5 (benchmarks/crn.py measures the 5-year comparison); with the run-wide
-    streams this replaced, both were about 1."""
+    a course at least 1.2 times less, than with independent seeds (the second arm at r + 10**6).
+    Measured: 2.9 and 1.6 (seeds 0-99; 2.7 and 1.4 for seeds 1000-1099). With the run-wide
+    streams that the owners' streams replaced: 1.2 and 0.95 (1.4 and 0.94). benchmarks/crn.py
+    measures the 5-year comparison."""
     def figures(overrides: tuple[str, ...], seed: int) -> tuple[int, int]:
-        model = _model(make_params, *overrides, seed=seed)
+        model = _model(make_params, *overrides, seed=seed, years=1)
         reg = model.citizens
         mine = reg.municipality[: reg.n] == 0
         return int(mine.sum()), int((reg.completed[: reg.n] & mine).sum())
 
-    R = 40
+    R = 100
     alone = np.array([figures((), r) for r in range(R)], dtype=float)
     shared = np.array([figures(("shared_with=[kolding]",), r) for r in range(R)], dtype=float)
     independent = np.array([figures(("shared_with=[kolding]",), r + 10**6) for r in range(R)], dtype=float)
@@ -171,4 +172,21 @@ def test_shared_seeds_make_the_paired_difference_vary_less_than_independent_seed
     var_ind = np.var(independent - alone, axis=0, ddof=1)
     factor = var_ind / var_crn
     assert factor[0] > 2.0, f"referred: variance reduction factor {factor[0]:.2f}"
-    assert factor[1] > 1.5, f"completed: variance reduction factor {factor[1]:.2f}"
+    assert factor[1] > 1.2, f"completed: variance reduction factor {factor[1]:.2f}"
+
+
+def test_a_burnouts_uniform_gives_the_leave_and_pause_draws_exactly():
+    """Given a burnout (u < p), u / p is uniform: the share leaving is the leave share and the
+    pause uniform is uniform on (0, 1) whether or not the volunteer leaves (independent)."""
+    from peersim.volunteer import after_burnout
+
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.05, 0.6, 400_000)
+    u = rng.random(p.size)
+    burned = u < p
+    leave, w = after_burnout(u[burned], p[burned], 0.3)
+    assert leave.mean() == pytest.approx(0.3, abs=0.005)
+    for part in (w[leave], w[~leave]):
+        assert part.mean() == pytest.approx(0.5, abs=0.005)
+        assert np.mean(part < 0.1) == pytest.approx(0.1, abs=0.005)
+    assert 0.0 <= w.min() and w.max() < 1.0

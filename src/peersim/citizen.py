@@ -58,7 +58,7 @@ FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet e
 
 _BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)
 _SESSION = np.arange(53)                                      # session offsets
-BLOCK = 64  # citizens a block of the traits stream (the n-th of a municipality is in block n // BLOCK)
+BLOCK = 256  # citizens a block of the traits stream (the n-th of a municipality is in block n // BLOCK)
 INVITATIONS = 8  # invitations to a seat with a uniform of their own (:meth:`CitizenRegistry.invitation_draws`)
 
 
@@ -174,8 +174,8 @@ class CitizenRegistry(ColumnStore):
         out_int[:, 0] = sub
         out_int[:, 2] = np.arange(block * k, (block + 1) * k)                             # referral order
 
-    def _order_table(self, municipality: int, upto: int) -> tuple[np.ndarray, np.ndarray]:
-        """``municipality``'s tables of draws in referral order, drawn (block by block) at least
+    def _draw_order(self, municipality: int, upto: int) -> None:
+        """Extend ``municipality``'s tables of draws in referral order (block by block) at least
         up to its citizen ``upto - 1``."""
         table, table_int = self._order_tables[municipality]
         have = self._order_drawn[municipality]
@@ -193,7 +193,6 @@ class CitizenRegistry(ColumnStore):
                 rows = slice(b * BLOCK, (b + 1) * BLOCK)
                 self._traits_block(municipality, b, table[rows], table_int[rows])
             self._order_drawn[municipality] = need
-        return table, table_int
 
     # -- creation ---------------------------------------------------------------------------
     def add(self, k: int, municipality: int, week: int) -> np.ndarray:
@@ -205,7 +204,9 @@ class CitizenRegistry(ColumnStore):
         rows = slice(first, first + k)
         j0 = self.referred_in[municipality]
         j1 = self.referred_in[municipality] = j0 + k
-        table, table_int = self._order_table(municipality, j1)
+        if j1 > self._order_drawn[municipality]:
+            self._draw_order(municipality, j1)
+        table, table_int = self._order_tables[municipality]
         self.drawn[rows] = table[j0:j1]
         self.drawn_int[rows] = table_int[j0:j1]
         self.municipality[rows] = municipality

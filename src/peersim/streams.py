@@ -18,7 +18,7 @@ the seed, the stream's name (:data:`STREAMS`) and the owner's key:
   attendance and dropout, decisions, week-to-week QPR-15 fluctuation, so the n-th citizen
   referred in Kolding is the same person in every arm;
 - a volunteer (keyed by place in the run's recruitment order, in blocks, and for weekly events
-  by the year of the run): training dropout, and each week's burnout, exit and pause draws;
+  by the year of the run): training dropout, and each week's burnout and exit draws;
 - a coordinator (keyed by its first municipality): one uniform a recruitment campaign.
 
 How much this buys is measured in ``benchmarks/crn.py`` (docs/model.md, Random numbers).
@@ -38,7 +38,7 @@ STREAMS = (
     "traits",           # a citizen's traits and session draws (key: municipality, block of its referral order)
     "recovery",         # a citizen's week-to-week QPR-15 fluctuation (key: municipality, block)
     "volunteer",        # a volunteer's training dropout (key: block of the recruitment order)
-    "volunteer_weeks",  # a volunteer's weekly burnout, exit and pause draws (key: block, year of the run)
+    "volunteer_weeks",  # a volunteer's weekly burnout and exit draws (key: block, year of the run)
 )
 
 

@@ -14,8 +14,9 @@ recovery back (QPR-15 points, regained slowly). Former participants can join lat
 
 Random numbers: each volunteer draws from the block stream of their place in the run's
 recruitment order (:data:`BLOCK` volunteers a block): a training-dropout uniform when recruited,
-and for every week of the run a burnout, an exit, a leave-after-pause and a pause-length uniform
-(:class:`_WeeklyDraws`, a year of weeks at a time). The k-th volunteer of a seed therefore meets
+and for every week of the run a burnout and an exit uniform (:class:`_WeeklyDraws`, a year of
+weeks at a time). A burnout's own uniform, rescaled, also decides whether the volunteer leaves
+after the pause and how long the pause lasts (:func:`after_burnout`). The k-th volunteer of a seed therefore meets
 the same luck in the same week in every scenario, however many others are on duty.
 """
 
@@ -101,34 +102,48 @@ def hazard_thresholds(vp: VolunteerParams, u: np.ndarray) -> tuple[np.ndarray, n
     return burn, exit_
 
 
+def after_burnout(u: np.ndarray, p: np.ndarray, leave_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Whether volunteers who burned out with uniform draws ``u`` below their burnout probability
+    ``p`` leave after the pause, and a uniform for the pause's length, from ``u`` alone.
+
+    Given a burnout, ``v = u / p`` is uniform on (0, 1); the volunteer leaves after the pause if
+    ``v < leave_share``, and ``v`` rescaled within the part it fell in (``v / leave_share`` or
+    ``(v - leave_share) / (1 - leave_share)``) is again uniform and independent of that choice:
+    exactly the two independent draws a burnout needs, without drawing them for every week."""
+    v = np.minimum(u / p, np.nextafter(1.0, 0.0))
+    leave = v < leave_share
+    w = np.where(leave, v / leave_share if leave_share > 0 else 0.0,
+                 (v - leave_share) / (1.0 - leave_share) if leave_share < 1 else 0.0)
+    return leave, w
+
+
 class _WeeklyDraws:
-    """Every volunteer's draws of the weeks of one year of the run (weeks ``52 y + 1`` to
-    ``52 y + 52``): ``hazard[w, 0, i]`` and ``hazard[w, 1, i]``, the burnout and exit thresholds
-    (:func:`hazard_thresholds`), ``leave[w, i]`` (leaves after a pause that starts that week if
-    below the share) and ``pause[w, i]`` (the pause's length by inversion), for volunteer row
-    ``i`` and week ``w`` of the year. Block ``b`` of rows draws year ``y`` from its own stream, so
-    the draws of a volunteer's week never depend on the other volunteers."""
+    """Every volunteer's burnout and exit draws of the weeks of one year of the run (weeks
+    ``52 y + 1`` to ``52 y + 52``): ``hazard[w, 0, i]`` and ``hazard[w, 1, i]``, the strain
+    thresholds (:func:`hazard_thresholds`), and ``burn_u[w, i]``, the burnout uniform itself
+    (:func:`after_burnout`), for volunteer row ``i`` and week ``w`` of the year. Block ``b`` of rows
+    draws year ``y`` from its own stream, so the draws of a volunteer's week never depend on the
+    other volunteers."""
 
     def __init__(self, vp: VolunteerParams, seed: int) -> None:
         self.vp, self.seed = vp, seed
         self.year = -1
         self.rows = 0   # rows covered
         self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
-        self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
+        self.burn_u = np.empty((WEEKS_PER_YEAR, 0))
 
     def cover(self, year: int, n: int) -> None:
         """Make the draws of ``year`` (0 = the run's first) cover rows ``0..n-1``."""
         if year != self.year:
             self.year, self.rows = year, 0
             self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
-            self.leave = self.pause = np.empty((WEEKS_PER_YEAR, 0))
+            self.burn_u = np.empty((WEEKS_PER_YEAR, 0))
         first, need = self.rows // BLOCK, -(-n // BLOCK)
-        u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((4, WEEKS_PER_YEAR, BLOCK))
+        u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((2, WEEKS_PER_YEAR, BLOCK))
                             for b in range(first, need)], axis=2)
         burn, exit_ = hazard_thresholds(self.vp, u)
         self.hazard = np.concatenate([self.hazard, np.stack([burn, exit_], axis=1)], axis=2)
-        self.leave = np.concatenate([self.leave, u[2]], axis=1)
-        self.pause = np.concatenate([self.pause, u[3]], axis=1)
+        self.burn_u = np.concatenate([self.burn_u, u[0]], axis=1)
         self.rows = need * BLOCK
 
 
@@ -352,11 +367,14 @@ class VolunteerRegistry(ColumnStore):
             # of the last burnout, :meth:`setback_now`)
             self.setback[burned] = self.setback_now(week, burned) + vp.own_recovery_setback_qpr
             self.setback_week[burned] = week
-            self.leave_after[burned] = draws.leave[w, burned] < vp.leave_after_burnout_share
+            sb = s[burned]
+            p_burn = vp.burnout_hazard_max_per_week / (1.0 + np.exp((vp.burnout_threshold - sb) / vp.burnout_steepness))
+            leave, u_pause = after_burnout(draws.burn_u[w, burned], p_burn, vp.leave_after_burnout_share)
+            self.leave_after[burned] = leave
             # the pause ends after 1 + Geometric(1 / mean) weeks (a weekly chance from next week)
             p_end = 1.0 / vp.pause_mean_weeks
             wait = (np.zeros(burned.size, dtype=np.int64) if p_end >= 1.0 else
-                    np.floor(np.log1p(-draws.pause[w, burned]) / np.log1p(-p_end)).astype(np.int64))
+                    np.floor(np.log1p(-u_pause) / np.log1p(-p_end)).astype(np.int64))
             for w, r in zip((week + 1 + wait).tolist(), burned.tolist(), strict=True):
                 self._pause_ends.setdefault(w, []).append(np.array([r]))
         if left.size:
