@@ -106,8 +106,9 @@ class CitizenRegistry(ColumnStore):
         self.municipality_keys = list(municipality_keys)   # each municipality's block-stream key
         self.referred_in = [0] * n_municipalities           # citizens referred so far, by municipality
         # by municipality: its citizens' draws in referral order (float and int tables), rows drawn so far
-        self._order_tables = [(np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))] * n_municipalities
-        self._order_drawn = [0] * n_municipalities
+        # by municipality: (first, floats, ints), the draws of its citizens first, first + 1, ... in
+        # referral order (whole blocks, from the block of the next citizen to be referred)
+        self._order_tables = [(0, np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))] * n_municipalities
         self.giveup_hazard = giveup_hazard
         self.waiting_n = [0] * n_municipalities  # waiting list lengths (a list: read and changed every week)
         self.waiting_total = 0                                       # their sum
@@ -174,25 +175,21 @@ class CitizenRegistry(ColumnStore):
         out_int[:, 0] = sub
         out_int[:, 2] = np.arange(block * k, (block + 1) * k)                             # referral order
 
-    def _draw_order(self, municipality: int, upto: int) -> None:
-        """Extend ``municipality``'s tables of draws in referral order (block by block) at least
-        up to its citizen ``upto - 1``."""
-        table, table_int = self._order_tables[municipality]
-        have = self._order_drawn[municipality]
-        if upto > have:
-            need = -(-upto // BLOCK) * BLOCK
-            if need > len(table):
-                size = max(2 * len(table), need)
-                grown = np.empty((size, self.drawn.shape[1]))
-                grown_int = np.empty((size, len(self._DRAWN_INT)), dtype=np.int32)
-                if have:
-                    grown[:have], grown_int[:have] = table[:have], table_int[:have]
-                table, table_int = grown, grown_int
-                self._order_tables[municipality] = (table, table_int)
-            for b in range(have // BLOCK, need // BLOCK):
-                rows = slice(b * BLOCK, (b + 1) * BLOCK)
-                self._traits_block(municipality, b, table[rows], table_int[rows])
-            self._order_drawn[municipality] = need
+    def _draw_order(self, municipality: int, lo: int, hi: int) -> None:
+        """Make ``municipality``'s table of draws in referral order hold its citizens ``lo`` to
+        ``hi - 1`` (whole blocks; the blocks before ``lo``'s are dropped, those still needed kept)."""
+        first, table, table_int = self._order_tables[municipality]
+        b0, b1 = lo // BLOCK, -(-hi // BLOCK)
+        new = np.empty(((b1 - b0) * BLOCK, self.drawn.shape[1]))
+        new_int = np.empty(((b1 - b0) * BLOCK, len(self._DRAWN_INT)), dtype=np.int32)
+        for b in range(b0, b1):
+            rows = slice((b - b0) * BLOCK, (b - b0 + 1) * BLOCK)
+            at = b * BLOCK - first
+            if 0 <= at and at + BLOCK <= len(table):  # drawn already
+                new[rows], new_int[rows] = table[at: at + BLOCK], table_int[at: at + BLOCK]
+            else:
+                self._traits_block(municipality, b, new[rows], new_int[rows])
+        self._order_tables[municipality] = (b0 * BLOCK, new, new_int)
 
     # -- creation ---------------------------------------------------------------------------
     def add(self, k: int, municipality: int, week: int) -> np.ndarray:
@@ -204,11 +201,12 @@ class CitizenRegistry(ColumnStore):
         rows = slice(first, first + k)
         j0 = self.referred_in[municipality]
         j1 = self.referred_in[municipality] = j0 + k
-        if j1 > self._order_drawn[municipality]:
-            self._draw_order(municipality, j1)
-        table, table_int = self._order_tables[municipality]
-        self.drawn[rows] = table[j0:j1]
-        self.drawn_int[rows] = table_int[j0:j1]
+        first_drawn, table, table_int = self._order_tables[municipality]
+        if j1 > first_drawn + len(table):
+            self._draw_order(municipality, j0, j1)
+            first_drawn, table, table_int = self._order_tables[municipality]
+        self.drawn[rows] = table[j0 - first_drawn: j1 - first_drawn]
+        self.drawn_int[rows] = table_int[j0 - first_drawn: j1 - first_drawn]
         self.municipality[rows] = municipality
         self.ti_referred[rows] = week
         for r, wait in enumerate(self.patience[rows].tolist(), start=first):
