@@ -19,7 +19,7 @@ from peersim.experiments.compare.charts import save_charts
 from peersim.experiments.compare.report import report_title
 from peersim.experiments.compare.runs import build_configs, municipality_figures, psa_rng
 from peersim.model import PeersimModel
-from peersim.streams import make_streams
+from peersim.streams import municipality_keys, substream
 from peersim.uncertainty import draw, get_value
 
 FAST = ["years=2", "experiment.n_jobs=1", "experiment.progress=false", "output.charts=false"]
@@ -68,8 +68,8 @@ def test_same_seed_gives_the_same_referral_stream_and_first_week_referrals_in_ev
     keys, configs, _ = crn
     referred: dict[tuple[str, int], int] = {}
     for (arm, r), cfg in zip(keys, configs, strict=True):
-        first = make_streams(cfg.seed)["referral"].random(5)
-        assert np.array_equal(first, make_streams(5 + r)["referral"].random(5))
+        first = substream(cfg.seed, "municipality", municipality_keys(["fredericia"])[0]).random(5)
+        assert np.array_equal(first, substream(5 + r, "municipality", municipality_keys(["fredericia"])[0]).random(5))
         # week 1: staff referrals only (no intro meeting has been held yet), so equal inputs in every arm;
         # the user's municipality draws first, so its referrals do not depend on the neighbour
         model = PeersimModel(cfg, make_agents=False)

@@ -711,9 +711,9 @@ def test_the_model_leaves_mesas_running_flag_alone(make_params):
     assert all(c.running for c in model.running_courses)
 
 
-def test_a_block_stream_must_be_declared():
+def test_a_stream_must_be_declared():
     from peersim.streams import substream
 
-    substream(1, "recovery", 0)
-    with pytest.raises(ValueError, match="not a block stream"):
+    substream(1, "recovery", 0, 3)
+    with pytest.raises(ValueError, match="not a declared stream"):
         substream(1, "recovry", 0)

@@ -13,6 +13,14 @@ Waiting citizens give up at a constant weekly hazard: each citizen's patience (w
 before they would give up, geometric) is drawn with their traits, and they give up in that week
 if they are still waiting. In a randomised trial the registry is a
 :class:`peersim.trial_conduct.TrialCitizenRegistry`, which also randomises and measures.
+
+A citizen's own random numbers are drawn with their traits when they are referred, from the
+block stream of their municipality and their place in its referral order (:data:`BLOCK`
+citizens a block, :func:`peersim.streams.substream`): subgroup, baseline, responsiveness,
+attendance propensity, patience, and the uniforms that decide whether they decline at referral,
+decline a seat when invited, take up companionship, attend and drop out at each session, and
+volunteer after completing. The n-th citizen referred in a municipality therefore makes the same
+choices with the same chances in every scenario run with the same seed (common random numbers).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from peersim.params import CompanionshipParams, CourseParams, RecoveryParams
 from peersim.recovery import WeeklyRecovery
 from peersim.recovery import evaluate as evaluate_recovery
 from peersim.registry import NO_ROWS, NO_WEEK, PREFIX, ColumnStore
+from peersim.streams import substream
 from peersim.vocabulary import QPR_MAX, SUBGROUPS
 
 
@@ -49,12 +58,15 @@ FOREVER = np.iinfo(np.int32).max  # a week that never comes (follow-up not yet e
 
 _BIT_VALUE = np.array([float(1 << j) for j in range(53)])  # bit j's value (exact in float64)
 _SESSION = np.arange(53)                                      # session offsets
+BLOCK = 256  # citizens a block of the traits stream (the n-th of a municipality is in block n // BLOCK)
+INVITATIONS = 8  # invitations to a seat with a uniform of their own (:meth:`CitizenRegistry.invitation_draws`)
 
 
 class CitizenRegistry(ColumnStore):
     """Column store of all citizens in a run; row ``i`` is the citizen with ``idx == i``.
 
-    It owns every citizen's traits (drawn in referral order from the ``traits`` stream), state
+    It owns every citizen's traits (drawn per municipality and place in its referral order from
+    the ``traits`` block stream, see the module docstring), state
     and event weeks, the waiting lists' lengths, the events scheduled for a later week (giving
     up, dropping out, the end of companionship), which municipalities' workshops ran each week,
     and the window of rows still followed. The recovery columns (``x_cf``, ``effect``,
@@ -65,31 +77,44 @@ class CitizenRegistry(ColumnStore):
 
     _FLOAT_FILL = np.nan
     _FLOAT = (
-        "baseline", "mu", "x_cf", "effect", "resp", "p_attend", "u_decline", "gain", "fidelity",
+        "effect", "gain", "fidelity",
         "qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w",
     )
     _INT = (
-        "municipality", "subgroup", "state", "sessions", "course", "patience",
+        "municipality", "state", "sessions", "course",
         "ti_referred", "ti_start", "ti_course_end", "ti_exit", "ti_success", "comp_until",
-        "follow_last", "ti_volunteer",
+        "follow_last", "ti_volunteer", "invitations",
     )
     _BOOL = ("companion", "completed", "success")
     _BITS = ("attended",)  # bit j: attended the session in week ti_start + j
+    # What a citizen draws at referral: the columns of two tables (``drawn``, ``drawn_int``), each
+    # copied in one go from the municipality's table of its referral order. After the named floats,
+    # ``u_invite`` (a uniform for each of the first INVITATIONS invitations to a seat) and the
+    # session uniforms ``u_sessions`` (dropout session, then attendance at each session). ``x_cf``
+    # starts at the baseline (brought up to date by evaluate()).
+    _DRAWN = ("baseline", "x_cf", "mu", "resp", "p_attend", "u_decline", "u_companion", "u_volunteer")
+    _DRAWN_INT = ("subgroup", "patience", "referral_order")
     trial = False  # randomised citizens are measured (:class:`peersim.trial_conduct.TrialCitizenRegistry`)
 
     def __init__(self, recovery: RecoveryParams, course: CourseParams,
-                 companionship: CompanionshipParams, rng: np.random.Generator, *,
+                 companionship: CompanionshipParams, *,
                  seed: int, giveup_hazard: float, weeks: int,
-                 n_municipalities: int = 1, capacity: int = 256) -> None:
+                 municipality_keys: list[int] = (0,), capacity: int = 256) -> None:
         self.rp, self.cp, self.kp = recovery, course, companionship
-        self.seed = seed            # for the per-citizen recovery sequences
+        self.seed = seed            # for each citizen's own random numbers (traits, recovery)
+        n_municipalities = len(municipality_keys)
+        self.municipality_keys = list(municipality_keys)   # each municipality's block-stream key
+        self.referred_in = [0] * n_municipalities           # citizens referred so far, by municipality
+        # by municipality: its citizens' draws in referral order (float and int tables), rows drawn so far
+        # by municipality: (first, floats, ints), the draws of its citizens first, first + 1, ... in
+        # referral order (whole blocks, from the block of the next citizen to be referred)
+        self._order_tables = [(0, np.empty((0, 0)), np.empty((0, 0), dtype=np.int32))] * n_municipalities
         self.giveup_hazard = giveup_hazard
         self.waiting_n = [0] * n_municipalities  # waiting list lengths (a list: read and changed every week)
         self.waiting_total = 0                                       # their sum
         self.n = 0          # citizens so far
         self.lo = 0         # rows below lo are no longer followed (the active window is [lo, n))
         self.week = 0       # the last week completed (:meth:`end_week`)
-        self.rng = rng      # the traits stream
         a = course.attendance_mean * course.attendance_concentration
         self.beta_ab = (a, course.attendance_concentration - a)
         # workshops[t, m]: municipality m's companionship workshops run in week t (recorded weekly)
@@ -105,42 +130,83 @@ class CitizenRegistry(ColumnStore):
         self._alloc(capacity)
 
     def _alloc(self, capacity: int) -> None:
-        """Grow the columns to ``capacity`` rows; new rows get their traits drawn in one batch.
-
-        Traits are drawn per row in referral order from the ``traits`` stream, so the n-th
-        citizen referred in a run has the same traits whatever the scenario (common random
-        numbers across scenarios compared with the same seed).
-        """
+        """Grow the columns and the tables of drawn traits to ``capacity`` rows."""
         old_n = self.capacity
         self._grow(capacity)
+        width = len(self._DRAWN) + INVITATIONS + self.cp.sessions + 1
+        for table, cols, dtype, fill in (("drawn", self._DRAWN, float, np.nan),
+                                         ("drawn_int", self._DRAWN_INT, np.int32, NO_WEEK)):
+            new_table = np.full((capacity, width if dtype is float else len(cols)), fill, dtype=dtype)
+            old = getattr(self, table, None)
+            if old is not None:
+                new_table[: len(old)] = old
+            setattr(self, table, new_table)
+            for j, name in enumerate(cols):
+                setattr(self, name, new_table[:, j])  # a view: a column of the table
+        j = len(self._DRAWN)
+        self.u_invite = self.drawn[:, j: j + INVITATIONS]
+        self.u_sessions = self.drawn[:, j + INVITATIONS:]
         new = slice(old_n, capacity)
-        k = capacity - old_n
-        rp, rng = self.rp, self.rng
-        sub = rng.choice(len(SUBGROUPS), size=k, p=rp.subgroup_shares)
-        base = np.clip(np.asarray(rp.baseline_qpr_mean)[sub] + rp.baseline_qpr_sd * rng.standard_normal(k),
-                       0.0, QPR_MAX)
-        self.subgroup[new] = sub
-        self.baseline[new] = base
-        self.mu[new] = base + rp.sau_drift_qpr
-        self.x_cf[new] = base  # brought up to date by evaluate()
-        self.effect[new] = 0.0
-        self.resp[new] = np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k))
-        self.p_attend[new] = rng.beta(*self.beta_ab, size=k)
-        self.patience[new] = _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard)
-        self.u_decline[new] = rng.random(k)  # declines at referral if below the share declining
-        for name in ("sessions", "state"):
+        for name in ("sessions", "state", "invitations"):
             getattr(self, name)[new] = 0  # state 0 = WAITING
+        self.effect[new] = 0.0
         self.gain[new] = 0.0
         self.follow_last[new] = FOREVER
 
+    def _traits_block(self, municipality: int, block: int, out: np.ndarray, out_int: np.ndarray) -> None:
+        """Draw the traits of citizens ``block * BLOCK`` to ``(block + 1) * BLOCK - 1`` in
+        ``municipality``'s referral order from their own block stream into ``out`` (rows of the
+        ``drawn`` table) and ``out_int`` (of ``drawn_int``)."""
+        rp, k = self.rp, BLOCK
+        rng = substream(self.seed, "traits", self.municipality_keys[municipality], block)
+        sub = rng.choice(len(SUBGROUPS), size=k, p=rp.subgroup_shares)
+        base = np.clip(np.asarray(rp.baseline_qpr_mean)[sub] + rp.baseline_qpr_sd * rng.standard_normal(k),
+                       0.0, QPR_MAX)
+        out[:, 0] = base
+        out[:, 1] = base                                                                   # x_cf
+        out[:, 2] = base + rp.sau_drift_qpr                                                # mu
+        out[:, 3] = np.maximum(0.0, 1.0 + rp.effect_heterogeneity_sd * rng.standard_normal(k))  # resp
+        out[:, 4] = rng.beta(*self.beta_ab, size=k)                                       # p_attend
+        out_int[:, 1] = _geometric_weeks(1.0 - rng.random(k), self.giveup_hazard)         # patience
+        # u_decline (declines at referral if below the share declining), u_companion (takes up
+        # companionship if below the uptake), u_volunteer (volunteers after completing if below the
+        # share who do), then u_invite and the session uniforms
+        out[:, 5:] = rng.random((k, out.shape[1] - 5))
+        out_int[:, 0] = sub
+        out_int[:, 2] = np.arange(block * k, (block + 1) * k)                             # referral order
+
+    def _draw_order(self, municipality: int, lo: int, hi: int) -> None:
+        """Make ``municipality``'s table of draws in referral order hold its citizens ``lo`` to
+        ``hi - 1`` (whole blocks; the blocks before ``lo``'s are dropped, those still needed kept)."""
+        first, table, table_int = self._order_tables[municipality]
+        b0, b1 = lo // BLOCK, -(-hi // BLOCK)
+        new = np.empty(((b1 - b0) * BLOCK, self.drawn.shape[1]))
+        new_int = np.empty(((b1 - b0) * BLOCK, len(self._DRAWN_INT)), dtype=np.int32)
+        for b in range(b0, b1):
+            rows = slice((b - b0) * BLOCK, (b - b0 + 1) * BLOCK)
+            at = b * BLOCK - first
+            if 0 <= at and at + BLOCK <= len(table):  # drawn already
+                new[rows], new_int[rows] = table[at: at + BLOCK], table_int[at: at + BLOCK]
+            else:
+                self._traits_block(municipality, b, new[rows], new_int[rows])
+        self._order_tables[municipality] = (b0 * BLOCK, new, new_int)
+
     # -- creation ---------------------------------------------------------------------------
     def add(self, k: int, municipality: int, week: int) -> np.ndarray:
-        """Create ``k`` referred citizens (their traits were drawn when rows were allocated);
-        they join the waiting list and their patience starts to run."""
+        """Create ``k`` citizens referred in ``municipality`` with their traits; they join the
+        waiting list and their patience starts to run."""
         if self.n + k > self.capacity:
             self._alloc(max(2 * self.capacity, self.n + k))
         first = self.n
         rows = slice(first, first + k)
+        j0 = self.referred_in[municipality]
+        j1 = self.referred_in[municipality] = j0 + k
+        first_drawn, table, table_int = self._order_tables[municipality]
+        if j1 > first_drawn + len(table):
+            self._draw_order(municipality, j0, j1)
+            first_drawn, table, table_int = self._order_tables[municipality]
+        self.drawn[rows] = table[j0 - first_drawn: j1 - first_drawn]
+        self.drawn_int[rows] = table_int[j0 - first_drawn: j1 - first_drawn]
         self.municipality[rows] = municipality
         self.ti_referred[rows] = week
         for r, wait in enumerate(self.patience[rows].tolist(), start=first):
@@ -160,6 +226,13 @@ class CitizenRegistry(ColumnStore):
         if declined.size:
             self.leave(declined, CitizenState.DECLINED, week)
         return rows, int(declined.size)
+
+    def invitation_draws(self, rows: np.ndarray) -> np.ndarray:
+        """The uniform of each citizen's next invitation to a seat (they decline it if it is below
+        the share declining): their first INVITATIONS invitations have a uniform each, and a
+        citizen invited more often than that (every course they were invited to failed to form)
+        reuses them in turn."""
+        return self.u_invite[rows, self.invitations[rows] % INVITATIONS]
 
     # -- queries ----------------------------------------------------------------------------
     def window(self) -> slice:
@@ -199,14 +272,13 @@ class CitizenRegistry(ColumnStore):
         self.follow_last[rows] = week - 1
 
     # -- the course -------------------------------------------------------------------------
-    def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int,
-                     rng: np.random.Generator, attendance_rng: np.random.Generator) -> tuple[list[int], int]:
+    def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int) -> tuple[list[int], int]:
         """``rows`` join a course that starts this week (its first session is this week's).
 
         Who attends which session and who drops out when is drawn now, for the whole course:
         at each session a participant still in it drops out with ``dropout_per_session`` and
         otherwise attends with their own propensity (the same Bernoulli draws a session-by-session
-        pass would make). Dropouts happen in their week (:meth:`drop_out`); a course stopped
+        pass would make, from each citizen's own ``u_sessions``; companionship from ``u_companion``). Dropouts happen in their week (:meth:`drop_out`); a course stopped
         early keeps only the sessions held (:meth:`stop_course`). Returns the number attending
         each session and how many sessions are held before the last participant has dropped out
         (``sessions + 1`` if someone stays to the end).
@@ -222,7 +294,7 @@ class CitizenRegistry(ColumnStore):
             rp.effect_full_dose_qpr * self.resp[rows] * (fidelity / rp.fidelity_reference)
             / cp.sessions
         )
-        comp = rng.random(len(rows)) < kp.uptake
+        comp = self.u_companion[rows] < kp.uptake
         self.companion[rows] = comp
         until = week + kp.weeks_from_course_start
         with_comp = rows[comp]
@@ -235,7 +307,7 @@ class CitizenRegistry(ColumnStore):
             self.comp_last[m] = max(self.comp_last[m], until)
         # the sessions: dropout session (geometric; never if it is past the last) and attendance
         S = cp.sessions
-        u = attendance_rng.random((rows.size, S + 1))
+        u = self.u_sessions[rows]
         drop_at = _geometric_weeks(1.0 - u[:, 0], cp.dropout_per_session)
         attend = (u[:, 1:] < self.p_attend[rows][:, None]) & (_SESSION[:S] < drop_at[:, None])
         self.attended[rows] = (attend @ _BIT_VALUE[:S]).astype(np.uint64)

@@ -42,7 +42,6 @@ class Programme(Protocol):
 
     p: PeersimConfig
     week: int
-    streams: dict[str, np.random.Generator]
     volunteers: VolunteerRegistry
     workshop_until: np.ndarray               # by municipality: its workshops run until this week
     tally: Callable[[str, float], None]      # add to one of this week's flows
@@ -50,6 +49,7 @@ class Programme(Protocol):
     def waiting_count(self, municipality: int) -> int: ...
     def companionship_open(self, municipality: int, week: int) -> bool: ...
     def start_course(self, coordinator: Coordinator, m: Municipality) -> bool: ...
+    def campaign_applicants(self, coordinator: Coordinator) -> int: ...
     def recruit(self, coordinator: Coordinator, k: int) -> np.ndarray: ...
     def graduate(self, coordinator: Coordinator, cohort: np.ndarray) -> None: ...
 
@@ -267,7 +267,7 @@ class Coordinator(Agent):
         self.campaign_hours += self._spend("recruitment", cp.hours_per_recruitment_campaign - self.campaign_hours)
         if self.campaign_hours >= cp.hours_per_recruitment_campaign - 1e-9:
             self.campaign_hours = None
-            applicants = int(model.streams["volunteers"].poisson(cp.recruits_per_campaign_mean))
+            applicants = model.campaign_applicants(self)
             # take on no more than the shortfall (allowing for training dropout); if every trainee
             # drops out (training_dropout_share=1) no number covers it: take every applicant
             keep = 1.0 - model.p.volunteers.training_dropout_share

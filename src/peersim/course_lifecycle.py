@@ -45,13 +45,11 @@ class CourseLifecycle:
     """
 
     def __init__(self, params: PeersimConfig, citizens: CitizenRegistry, volunteers: VolunteerRegistry,
-                 coordinators: list[Coordinator], streams: dict[str, np.random.Generator],
-                 tally: Callable[[str, float], None]) -> None:
+                 coordinators: list[Coordinator], tally: Callable[[str, float], None]) -> None:
         self.p = params
         self.citizens = citizens
         self.volunteers = volunteers
         self.coordinators = coordinators
-        self.streams = streams
         self.tally = tally
         self.courses: list[Course] = []
         self.running: list[Course] = []
@@ -67,8 +65,9 @@ class CourseLifecycle:
         if leaders.size < p.course.leaders_per_course:
             return False
         waiting = reg.waiting(m.index)
-        accept = self.streams["waiting"].random(waiting.size) >= p.course.decline_at_invitation
+        accept = reg.invitation_draws(waiting) >= p.course.decline_at_invitation  # each citizen's own draws
         invited = waiting[: int(accept.cumsum().searchsorted(p.course.max_participants)) + 1]
+        reg.invitations[invited] += 1
         acc_mask = accept[: invited.size]
         joined, declined = invited[acc_mask], invited[~acc_mask]
         if declined.size:
@@ -84,10 +83,9 @@ class CourseLifecycle:
             supervision_level=coordinator.supervision_recent,
             role_support=p.coordinator.role_support,
             leader_courses_led=vols.courses_led[leaders].tolist(),
-            rng=self.streams["fidelity"],
+            rng=m.own_rng,  # the municipality's n-th course draws the same noise in every scenario
         )
-        attendance, empty_after = reg.start_course(joined, course_id, fidelity, week, self.streams["companionship"],
-                                                   self.streams["attendance"])
+        attendance, empty_after = reg.start_course(joined, course_id, fidelity, week)
         course = Course(course_id, m.index, coordinator.index, week, p.course.sessions, fidelity,
                         leaders, joined, history=leaders.tolist(),
                         attendance=attendance, empty_after=empty_after)
@@ -138,7 +136,7 @@ class CourseLifecycle:
         vp = self.p.volunteers
         done = course.participants[self.citizens.completed[course.participants]]
         if done.size and vp.former_participant_volunteer_share > 0:
-            joiners = done[self.streams["volunteers"].random(done.size) < vp.former_participant_volunteer_share]
+            joiners = done[self.citizens.u_volunteer[done] < vp.former_participant_volunteer_share]
             for r in joiners:
                 self._joiners[week + vp.former_participant_delay_weeks].append(
                     FutureVolunteer(int(r), course.coordinator))

@@ -60,7 +60,7 @@ from peersim.course_lifecycle import CourseLifecycle
 from peersim.municipality import Municipality
 from peersim.params import PeersimConfig
 from peersim.reporting import HOURS, Recorder
-from peersim.streams import make_streams
+from peersim.streams import municipality_keys, poisson_inverse, substream
 from peersim.trial_conduct import TrialCitizenRegistry, TrialRecruitment
 from peersim.vocabulary import ACTIVITIES
 from peersim.volunteer import Volunteer, VolunteerRegistry, VolunteerState
@@ -72,7 +72,7 @@ _AVAILABLE, _LEADING, _RESTING = VolunteerState.AVAILABLE, VolunteerState.LEADIN
 class PeersimModel(mesa.Model):
     """One run of the programme in one or more municipalities, a step a week.
 
-    It owns the parameters (``p``), the named random streams, the municipalities and
+    It owns the parameters (``p``), the coordinators' recruitment streams, the municipalities and
     coordinators (Mesa agents), the citizens' and volunteers' registries (whose rows the citizen
     and volunteer agents view), the courses (:class:`peersim.course_lifecycle.CourseLifecycle`),
     the weeks until which each municipality's companionship workshops run, the trial's
@@ -88,19 +88,19 @@ class PeersimModel(mesa.Model):
         self.weeks = params.weeks
         self.week = 0
         self.make_agents = make_agents
-        self.streams = make_streams(params.seed)
+        keys = municipality_keys([mp.name for mp in params.municipalities])
         registry = TrialCitizenRegistry if params.trial.enabled else CitizenRegistry
-        self.citizens = registry(params.recovery, params.course, params.companionship,
-                                 self.streams["traits"], seed=params.seed,
+        self.citizens = registry(params.recovery, params.course, params.companionship, seed=params.seed,
                                  giveup_hazard=params.referral.giveup_hazard_per_week,
-                                 weeks=params.weeks, n_municipalities=len(params.municipalities))
+                                 weeks=params.weeks, municipality_keys=keys)
         n_coordinators = len({mp.coordinator_group for mp in params.municipalities})
-        self.volunteers = VolunteerRegistry(params.volunteers, n_coordinators=n_coordinators)
+        self.volunteers = VolunteerRegistry(params.volunteers, n_coordinators=n_coordinators, seed=params.seed)
         self.recorder = Recorder(self.weeks)
         self.tally = self.recorder.tally  # flows are tallied many times a week: no extra call
 
         self.municipality_list = [
-            Municipality(self, i, mp, params.referral) for i, mp in enumerate(params.municipalities)
+            Municipality(self, i, mp, params.referral, params.seed, key, params.weeks)
+            for i, (mp, key) in enumerate(zip(params.municipalities, keys, strict=True))
         ]
         self.workshop_until = np.zeros(len(self.municipality_list), dtype=np.int64)
         groups: dict[str, list[Municipality]] = {}
@@ -109,8 +109,11 @@ class PeersimModel(mesa.Model):
         self.coordinator_list = []
         for j, (name, members) in enumerate(groups.items()):
             self.coordinator_list.append(Coordinator(self, j, name, members, params.coordinator))
+        # a coordinator's recruitment campaigns draw from the stream of its first municipality
+        self._recruitment = [substream(params.seed, "recruitment", keys[c.municipalities[0].index])
+                             for c in self.coordinator_list]
         self.course_lifecycle = CourseLifecycle(params, self.citizens, self.volunteers, self.coordinator_list,
-                                                self.streams, self.tally)
+                                                self.tally)
         self.trial: TrialRecruitment | None = None
         if isinstance(self.citizens, TrialCitizenRegistry):
             self.trial = TrialRecruitment(params, self.citizens)
@@ -137,6 +140,12 @@ class PeersimModel(mesa.Model):
         """Form a course in ``m`` now, if it can start (:meth:`CourseLifecycle.start`)."""
         return self.course_lifecycle.start(coordinator, m, self.week)
 
+    def campaign_applicants(self, coordinator: Coordinator) -> int:
+        """The applicants of a recruitment campaign that ends now (Poisson, from the coordinator's
+        own stream: its n-th campaign draws the same uniform in every scenario)."""
+        u = self._recruitment[coordinator.index].random()
+        return poisson_inverse(u, coordinator.cp.recruits_per_campaign_mean)
+
     def recruit(self, coordinator: Coordinator, k: int) -> np.ndarray:
         """``k`` applicants join ``coordinator``'s volunteers, waiting for a training cohort."""
         rows = self.volunteers.add(k, coordinator.index, self.week)
@@ -147,7 +156,7 @@ class PeersimModel(mesa.Model):
     def graduate(self, coordinator: Coordinator, cohort: np.ndarray) -> None:
         """A training cohort ends: some drop out, the others are ready to co-lead."""
         vols = self.volunteers
-        drop = self.streams["volunteers"].random(cohort.size) < self.p.volunteers.training_dropout_share
+        drop = vols.u_training[cohort] < self.p.volunteers.training_dropout_share  # each volunteer's own draw
         gone, ok = cohort[drop], cohort[~drop]
         vols.set_state(gone, VolunteerState.LEFT)
         vols.ti_left[gone] = self.week
@@ -183,10 +192,9 @@ class PeersimModel(mesa.Model):
     def _refer(self, week: int) -> None:
         """Referred citizens become agents; some decline at once, the rest wait. While a trial
         recruits, only those who enrol meet the programme."""
-        rng = self.streams["referral"]
         trial = self.trial if self.trial is not None and self.trial.open else None
         for m in self.municipality_list:
-            staff, self_ref = m.refer(week, rng)
+            staff, self_ref = m.refer(week)
             if trial is not None:
                 rows, staff = trial.enrol(m.index, week, staff, self_ref)
                 self_ref = rows.size - staff
@@ -220,7 +228,7 @@ class PeersimModel(mesa.Model):
         vols = self.volunteers
         if vols.n == 0:
             return
-        out = vols.step(week, [c.supervision_level for c in self.coordinator_list], self.streams["volunteers"])
+        out = vols.step(week, [c.supervision_level for c in self.coordinator_list])
         if out.burned.size:
             self.tally("new_volunteer_burnouts", out.burned.size)
         if out.left.size:

@@ -25,8 +25,8 @@ when follow-up ends: :class:`CourseHistory`), and :func:`evaluate` computes ever
 every citizen in one pass when results are asked for (at the end of a run, or by an agent's
 ``qpr`` mid-run), exactly as the weekly process above defines them; ``tests/test_recovery.py``
 holds it to a week-by-week loop. Each citizen's fluctuation ``eps`` is their own sequence (the
-n-th referred citizen of a seed has the same one in every scenario; :func:`innovations`),
-indexed by weeks since referral.
+n-th citizen referred in a municipality has the same one in every scenario run with the same
+seed; :func:`innovations`), indexed by weeks since referral.
 
 Timing within a week (the model's step order): the score at the end of week ``t`` includes that
 week's sessions, fluctuation and decay. Records taken during the week, ``qpr_end_course`` (when
@@ -46,7 +46,7 @@ from peersim.registry import NO_WEEK, PREFIX
 from peersim.streams import substream
 from peersim.vocabulary import QPR_MAX
 
-BLOCK = 64      # citizens per block of the recovery stream (each block has its own generator)
+BLOCK = 64      # citizens per block of the recovery stream (of a municipality's referral order; each has its own generator)
 CHUNK = 4096    # citizens evaluated together (bounds the memory of :func:`evaluate`)
 RECORDS = ("qpr_end", "qpr_cf_end", "qpr_26w", "qpr_cf_26w")   # the scores recorded for every citizen
 TRIAL_RECORDS = ("qpr_trial", "qpr_cf_trial")                  # and, in a trial, for the randomised
@@ -61,8 +61,10 @@ class CourseHistory(Protocol):
     trial: bool                 # randomised citizens are measured: ``ti_measured``, TRIAL_RECORDS
     rp: RecoveryParams
     workshops: np.ndarray       # [week, municipality]: the municipality's workshops ran that week
+    municipality_keys: list[int]  # each municipality's block-stream key (:func:`peersim.streams.municipality_keys`)
     # read, by row
     municipality: np.ndarray
+    referral_order: np.ndarray  # the citizen's place in their municipality's referral order
     baseline: np.ndarray
     mu: np.ndarray
     gain: np.ndarray            # effect per session attended
@@ -129,18 +131,27 @@ def evaluate(reg: CourseHistory, until: int) -> WeeklyRecovery:
                           np.bincount(hit, minlength=until + 1)[: until + 1])
 
 
-def innovations(seed: int, lo: int, hi: int, lengths: np.ndarray) -> np.ndarray:
+def innovations(reg: CourseHistory, lo: int, hi: int, lengths: np.ndarray) -> np.ndarray:
     """The fluctuations ``eps[k, i]`` of rows ``lo..hi-1`` for their first ``lengths[i]``
-    followed weeks (k-major). Block ``b`` of :data:`BLOCK` rows draws its own sequence, week
-    by week for all its rows, so a citizen's k-th value never depends on how long the others
-    are followed."""
+    followed weeks (k-major). The citizens of block ``b`` of a municipality's referral order
+    (:data:`BLOCK` citizens) draw their own sequence, week by week for all of them, so a
+    citizen's k-th value depends neither on how long the others are followed nor on who else
+    was referred, here or in another municipality."""
     eps = np.zeros((int(lengths.max()), hi - lo))
-    for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1):
-        a, z = max(lo, b * BLOCK), min(hi, (b + 1) * BLOCK)
-        k = int(lengths[a - lo: z - lo].max())
-        if k > 0:
-            draws = substream(seed, "recovery", b).standard_normal((k, BLOCK))
-            eps[:k, a - lo: z - lo] = draws[:, a - b * BLOCK: z - b * BLOCK]
+    order = reg.referral_order[lo:hi]
+    muni = reg.municipality[lo:hi]
+    single = len(reg.municipality_keys) == 1
+    for m, key in enumerate(reg.municipality_keys):
+        cols = np.arange(hi - lo) if single else np.flatnonzero(muni == m)
+        if not cols.size:
+            continue
+        o = order[cols]  # increasing: rows are in referral order
+        for b in range(int(o[0]) // BLOCK, int(o[-1]) // BLOCK + 1):
+            a, z = np.searchsorted(o, (b * BLOCK, (b + 1) * BLOCK))
+            k = int(lengths[cols[a:z]].max())
+            if k > 0:
+                draws = substream(reg.seed, "recovery", key, b).standard_normal((k, BLOCK))
+                eps[:k, cols[a:z]] = draws[:, o[a:z] - b * BLOCK]
     return eps
 
 
@@ -169,7 +180,7 @@ def _evaluate_rows(reg: CourseHistory, lo: int, hi: int, until: int, sums: _Week
     R = hi - lo
     cols = np.arange(R)
     # counterfactual: x[k] is the score at the end of the citizen's k-th followed week
-    x = innovations(reg.seed, lo, hi, length)
+    x = innovations(reg, lo, hi, length)
     x *= innovation_sd(rp)
     x[0] += rp.weekly_persistence * (base - mu)
     rho = rp.weekly_persistence

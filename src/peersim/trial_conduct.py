@@ -72,11 +72,10 @@ class TrialCitizenRegistry(CitizenRegistry):
         keep = rows[self.arm[rows] != NOT_RANDOMISED]
         self.follow_last[keep] = np.maximum(self.ti_measure[keep], week)
 
-    def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int,
-                     rng: np.random.Generator, attendance_rng: np.random.Generator) -> tuple[list[int], int]:
+    def start_course(self, rows: np.ndarray, course_id: int, fidelity: float, week: int) -> tuple[list[int], int]:
         """As :meth:`CitizenRegistry.start_course`; the randomised among ``rows`` are measured at
         the planned end of this course (its last session's week)."""
-        out = super().start_course(rows, course_id, fidelity, week, rng, attendance_rng)
+        out = super().start_course(rows, course_id, fidelity, week)
         self.schedule_measurement(rows, week + self.cp.sessions - 1)
         return out
 

@@ -11,6 +11,13 @@ by supervision (relative to the standard amount) and by an experienced co-leader
 weekly share when not leading. Burnout (a pause) is a logistic hazard in strain around
 ``burnout_threshold``; exit is a hazard that grows with strain. Burnout sets the volunteer's own
 recovery back (QPR-15 points, regained slowly). Former participants can join later.
+
+Random numbers: each volunteer draws from the block stream of their place in the run's
+recruitment order (:data:`BLOCK` volunteers a block): a training-dropout uniform when recruited,
+and for every week of the run a burnout and an exit uniform (:class:`_WeeklyDraws`, a year of
+weeks at a time). A burnout's own uniform, rescaled, also decides whether the volunteer leaves
+after the pause and how long the pause lasts (:func:`after_burnout`). The k-th volunteer of a seed therefore meets
+the same luck in the same week in every scenario, however many others are on duty.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from mesa import Agent, Model
 
 from peersim.params import VolunteerParams
 from peersim.registry import NO_ROWS, NO_WEEK, ColumnStore
+from peersim.streams import substream
 from peersim.vocabulary import WEEKS_PER_YEAR
 
 
@@ -68,45 +76,75 @@ class VolunteerWeek(NamedTuple):
     returned: np.ndarray   # back from a pause, resting before they lead again
 
 
-class _HazardDraws:
-    """This week's burnout and exit draws of the volunteers on duty, as strain thresholds.
+BLOCK = 64  # volunteers a block of their random streams (the k-th recruited is in block k // BLOCK)
+
+
+def hazard_thresholds(vp: VolunteerParams, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The burnout and exit draws ``u[0]``, ``u[1]`` as strain thresholds.
 
     Burnout has the weekly probability ``p_b(s) = max / (1 + exp((threshold - s) / steepness))``
     and, if not burned out, exit ``p_x(s) = 1 - exp(-(rate + rate_strain * s) / 52)``; both grow
     with strain ``s``. A volunteer with uniform draw ``u`` burns out when ``u < p_b(s)``, which is
     ``s > threshold - steepness * log(max / u - 1)`` (never when ``u >= max``), and leaves when
     ``u' < p_x(s)``, which is ``rate + rate_strain * s > -52 log(1 - u')``. The right-hand sides
-    depend on the draws only, so they are computed for a batch of draws at once and each week
-    compares the strains with the next ones: the same Bernoulli draws, without the per-week
-    arithmetic.
+    depend on the draws only, so they are computed for a year of draws at once and each week
+    compares the strains with its own: the same Bernoulli draws, without the per-week arithmetic.
     """
+    top = vp.burnout_hazard_max_per_week
+    with np.errstate(divide="ignore", invalid="ignore"):
+        odds = top / u[0] - 1.0
+        burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
+        need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
+        if vp.exit_rate_strain_per_year > 0:
+            exit_ = need / vp.exit_rate_strain_per_year
+        else:
+            exit_ = np.where(need < 0, -np.inf, np.inf)
+    return burn, exit_
 
-    BATCH = 4096
 
-    def __init__(self, vp: VolunteerParams) -> None:
-        self.vp = vp
-        self.burn = self.exit = np.empty(0)
-        self.pos = 0
+def after_burnout(u: np.ndarray, p: np.ndarray, leave_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Whether volunteers who burned out with uniform draws ``u`` below their burnout probability
+    ``p`` leave after the pause, and a uniform for the pause's length, from ``u`` alone.
 
-    def take(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        if self.pos + k > self.burn.size:
-            self._refill(max(k, self.BATCH), rng)
-        a, self.pos = self.pos, self.pos + k
-        return self.burn[a: self.pos], self.exit[a: self.pos]
+    Given a burnout, ``v = u / p`` is uniform on (0, 1); the volunteer leaves after the pause if
+    ``v < leave_share``, and ``v`` rescaled within the part it fell in (``v / leave_share`` or
+    ``(v - leave_share) / (1 - leave_share)``) is again uniform and independent of that choice:
+    exactly the two independent draws a burnout needs, without drawing them for every week."""
+    v = np.minimum(u / p, np.nextafter(1.0, 0.0))
+    leave = v < leave_share
+    w = np.where(leave, v / leave_share if leave_share > 0 else 0.0,
+                 (v - leave_share) / (1.0 - leave_share) if leave_share < 1 else 0.0)
+    return leave, w
 
-    def _refill(self, size: int, rng: np.random.Generator) -> None:
-        vp = self.vp
-        u = rng.random((2, size))
-        top = vp.burnout_hazard_max_per_week
-        with np.errstate(divide="ignore", invalid="ignore"):
-            odds = top / u[0] - 1.0
-            burn = np.where(odds > 0, vp.burnout_threshold - vp.burnout_steepness * np.log(odds), np.inf)
-            need = -WEEKS_PER_YEAR * np.log1p(-u[1]) - vp.exit_rate_per_year   # exit when rate_strain * s > need
-            if vp.exit_rate_strain_per_year > 0:
-                exit_ = need / vp.exit_rate_strain_per_year
-            else:
-                exit_ = np.where(need < 0, -np.inf, np.inf)
-        self.burn, self.exit, self.pos = burn, exit_, 0
+
+class _WeeklyDraws:
+    """Every volunteer's burnout and exit draws of the weeks of one year of the run (weeks
+    ``52 y + 1`` to ``52 y + 52``): ``hazard[w, 0, i]`` and ``hazard[w, 1, i]``, the strain
+    thresholds (:func:`hazard_thresholds`), and ``burn_u[w, i]``, the burnout uniform itself
+    (:func:`after_burnout`), for volunteer row ``i`` and week ``w`` of the year. Block ``b`` of rows
+    draws year ``y`` from its own stream, so the draws of a volunteer's week never depend on the
+    other volunteers."""
+
+    def __init__(self, vp: VolunteerParams, seed: int) -> None:
+        self.vp, self.seed = vp, seed
+        self.year = -1
+        self.rows = 0   # rows covered
+        self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
+        self.burn_u = np.empty((WEEKS_PER_YEAR, 0))
+
+    def cover(self, year: int, n: int) -> None:
+        """Make the draws of ``year`` (0 = the run's first) cover rows ``0..n-1``."""
+        if year != self.year:
+            self.year, self.rows = year, 0
+            self.hazard = np.empty((WEEKS_PER_YEAR, 2, 0))
+            self.burn_u = np.empty((WEEKS_PER_YEAR, 0))
+        first, need = self.rows // BLOCK, -(-n // BLOCK)
+        u = np.concatenate([substream(self.seed, "volunteer_weeks", b, year).random((2, WEEKS_PER_YEAR, BLOCK))
+                            for b in range(first, need)], axis=2)
+        burn, exit_ = hazard_thresholds(self.vp, u)
+        self.hazard = np.concatenate([self.hazard, np.stack([burn, exit_], axis=1)], axis=2)
+        self.burn_u = np.concatenate([self.burn_u, u[0]], axis=1)
+        self.rows = need * BLOCK
 
 
 class VolunteerRegistry(ColumnStore):
@@ -118,13 +156,14 @@ class VolunteerRegistry(ColumnStore):
     scheduled for their week instead of being looked for every week.
     """
 
-    _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain")
+    _FLOAT = ("strain", "quality", "setback", "peak_strain", "lead_strain", "u_training")
     _INT = ("coordinator", "state", "courses_led", "n_burnouts", "n_returns", "course",
             "ti_recruited", "ti_trained", "ti_burnout", "ti_left", "rest_until", "citizen_id", "setback_week")
     _BOOL = ("leave_after", "coleader_exp", "former_participant")
 
-    def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1) -> None:
+    def __init__(self, vp: VolunteerParams, capacity: int = 64, n_coordinators: int = 1, seed: int = 0) -> None:
         self.vp = vp
+        self.seed = seed    # for each volunteer's own random numbers
         self.n = 0
         self.week = 0   # the last week stepped
         self.n_coordinators = n_coordinators
@@ -133,8 +172,16 @@ class VolunteerRegistry(ColumnStore):
         self._rest_ends: dict[int, list[np.ndarray]] = {}    # week -> rows whose rest ends then
         self._duty: np.ndarray | None = None             # rows on duty (None: stale)
         self._leading: np.ndarray | None = None          # rows leading (None: stale)
-        self._hazard_draws = _HazardDraws(vp)
+        self._weekly = _WeeklyDraws(vp, seed)
         self._grow(capacity)
+
+    def _grow(self, capacity: int) -> None:
+        """Grow the columns; the new rows get their training-dropout draws (by block)."""
+        old = self.capacity
+        super()._grow(capacity)
+        for b in range(old // BLOCK, -(-capacity // BLOCK)):
+            lo, hi = max(old, b * BLOCK), min(capacity, (b + 1) * BLOCK)
+            self.u_training[lo:hi] = substream(self.seed, "volunteer", b).random(BLOCK)[lo - b * BLOCK: hi - b * BLOCK]
 
     def add(self, k: int, coordinator: int, week: int, *, citizen_ids: np.ndarray | None = None) -> np.ndarray:
         if self.n + k > self.capacity:
@@ -267,7 +314,7 @@ class VolunteerRegistry(ColumnStore):
         keep = 1.0 - self.vp.own_recovery_regain_per_week
         return self.setback[rows] * keep ** np.maximum(week - self.setback_week[rows], 0)
 
-    def step(self, week: int, supervision_level: Sequence[float], rng: np.random.Generator) -> VolunteerWeek:
+    def step(self, week: int, supervision_level: Sequence[float]) -> VolunteerWeek:
         """One week for every volunteer: strain, hazards, returns from a pause, the end of rests.
 
         ``supervision_level[c]`` is supervision received per leader relative to the standard (0-1)
@@ -295,14 +342,18 @@ class VolunteerRegistry(ColumnStore):
         else:
             s *= 1.0 - vp.strain_recovery_per_week
 
-        # burnout and exit among those on duty (:class:`_HazardDraws`)
+        # burnout and exit among those on duty (their own draws of the week: :class:`_WeeklyDraws`)
         burned = left = empty
         duty = self.on_duty()
+        draws = self._weekly
+        year, w = divmod(week - 1, WEEKS_PER_YEAR)
+        if duty.size and (year != draws.year or n > draws.rows):
+            draws.cover(year, n)
         if duty.size:
             sd = s[duty]
-            burn_at, exit_at = self._hazard_draws.take(duty.size, rng)
-            b = sd > burn_at
-            x = sd > exit_at
+            at = draws.hazard[w][:, duty]  # this week's burnout and exit thresholds
+            b = sd > at[0]
+            x = sd > at[1]
             if np.count_nonzero(b):
                 burned = duty[b]
                 x &= ~b
@@ -316,11 +367,14 @@ class VolunteerRegistry(ColumnStore):
             # of the last burnout, :meth:`setback_now`)
             self.setback[burned] = self.setback_now(week, burned) + vp.own_recovery_setback_qpr
             self.setback_week[burned] = week
-            self.leave_after[burned] = rng.random(burned.size) < vp.leave_after_burnout_share
+            sb = s[burned]
+            p_burn = vp.burnout_hazard_max_per_week / (1.0 + np.exp((vp.burnout_threshold - sb) / vp.burnout_steepness))
+            leave, u_pause = after_burnout(draws.burn_u[w, burned], p_burn, vp.leave_after_burnout_share)
+            self.leave_after[burned] = leave
             # the pause ends after 1 + Geometric(1 / mean) weeks (a weekly chance from next week)
             p_end = 1.0 / vp.pause_mean_weeks
             wait = (np.zeros(burned.size, dtype=np.int64) if p_end >= 1.0 else
-                    np.floor(np.log1p(-rng.random(burned.size)) / np.log1p(-p_end)).astype(np.int64))
+                    np.floor(np.log1p(-u_pause) / np.log1p(-p_end)).astype(np.int64))
             for w, r in zip((week + 1 + wait).tolist(), burned.tolist(), strict=True):
                 self._pause_ends.setdefault(w, []).append(np.array([r]))
         if left.size:
