@@ -155,7 +155,8 @@ def _run_one(params, out: Path, task_overrides: list[str]) -> None:
         f"burnouts {s['volunteer_burnouts']}; attributable successes {s['successes']}\n"
         f"{_money_lines(s)}"
         f"{_trial_lines(s)}"
-        f"  outputs: {out}"
+        f"  outputs: {out}\n",
+        end="", flush=True,  # one write: in a sweep, other workers print to the same terminal
     )
 
 

@@ -115,7 +115,8 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
         digest = config_hash(params)
         if summary_hash(out) == digest:
             write_text(out / SKIPPED, os.environ.get(RUN_ID_ENV, ""))
-            print(f"peersim: skipped {name}: already done with the same configuration")
+            # one write, flushed: a sweep's workers share the terminal, and a line must not be split
+            print(f"peersim: skipped {name}: already done with the same configuration\n", end="", flush=True)
             return "skipped"
         clear_job_folder(out)  # every file of an earlier attempt, hidden temporary files too
         run_one(params, out, overrides)
@@ -125,7 +126,7 @@ def run_job(out: Path, make_params: Callable[[], PeersimConfig], overrides: Sequ
     except (Exception, SystemExit) as exc:  # SystemExit: code that ends "the run" ends only this job
         message = one_line(exc)
         record_failure(out, failure_text(exc, message, f"overrides: {' '.join(overrides) or '(none)'}\nfolder: {out}\n\n"))
-        print(f"peersim: job {name} failed: {message} (details in {out / ERROR})", file=sys.stderr)
+        print(f"peersim: job {name} failed: {message} (details in {out / ERROR})\n", end="", file=sys.stderr, flush=True)
         return "failed"
 
 
