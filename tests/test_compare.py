@@ -262,6 +262,26 @@ def test_every_drawn_configuration_validates_including_the_extremes(scenario, ma
 
 
 # -- bad input --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("municipality", "neighbour"), [
+    ("kolding", "fredericia"),        # a preset's documented default
+    ("odder", "horsens"),             # land-border neighbours Aarhus, Skanderborg, Horsens: Horsens' centre is closest
+    ("Høje-Taastrup", "ishoej"),      # any spelling
+    ("laesoe", "frederikshavn"),      # an island: the nearest municipality
+])
+def test_auto_neighbour_is_the_closest_land_border_neighbour(municipality, neighbour):
+    from peersim import load_config
+    from peersim.experiments.compare.runs import neighbour_of
+    params = load_config(["+experiment=compare_implementations", f"municipality={municipality}"])
+    assert neighbour_of(params) == neighbour
+
+
+def test_a_neighbour_is_given_by_any_spelling():
+    from peersim import load_config
+    from peersim.experiments.compare.runs import neighbour_of
+    params = load_config(["+experiment=compare_implementations", "municipality=odder", "experiment.neighbour='Århus'"])
+    assert neighbour_of(params) == "aarhus"
+
+
 @pytest.mark.parametrize(("override", "must_name"), [
     ("experiment.replicatons=3", "experiment.replicatons"),
     ("experiment.replications=0", "experiment.replications"),

@@ -79,6 +79,12 @@ def _common_values() -> dict[str, Any]:
     return OmegaConf.to_container(OmegaConf.load(conf_dir() / "municipality" / "_common.yaml"))
 
 
+def municipality_option(name: str, key: str = "municipality") -> str:
+    """The option of the ``municipality`` group that ``name`` (any spelling of one of the 98, or a
+    preset) selects; an unknown name raises :class:`ConfigError` naming ``key`` and the nearest names."""
+    return names.option_name(name, _preset_names(), key=key)
+
+
 def normalise_override(override: str) -> str:
     """An override as Hydra will read it: ``+experiment=`` as ``experiment=``
     (:func:`experiment_override`) and municipality names of any spelling as options

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from peersim.config import group_options
+from peersim import municipalities
+from peersim.config import municipality_option
 from peersim.experiments.compare.arms import ARMS, DEFAULT_NEIGHBOURS, METRIC_KEYS, NAME, paired
 from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, yearly_budget, years_range
 from peersim.experiments.compare.outcomes import ACTIVITIES, outcome_figures, outcome_series
@@ -77,11 +78,8 @@ class CompareImplementations:
             if not override_list(setting, f"experiment.stress.{name}"):
                 raise ValueError(f"experiment.stress.{name}: no overrides; give at least one, e.g. "
                                  f"+experiment.stress.{name}.coordinator.fte=0.5")
-        if self.neighbour != "auto":
-            options = group_options("municipality")
-            if self.neighbour not in options:
-                raise ValueError(f"experiment.neighbour='{self.neighbour}' is not a municipality preset; "
-                                 f"choose auto or one of: {', '.join(options)}")
+        if self.neighbour != "auto":  # any of the 98 by any spelling, or a preset
+            self.neighbour = municipality_option(str(self.neighbour), key="experiment.neighbour")
 
 
 # -- configurations ---------------------------------------------------------------------------
@@ -89,14 +87,25 @@ def neighbour_of(params: PeersimConfig) -> str:
     """The municipality that shares the coordinator in the shared arm."""
     exp = params.experiment
     name = params.municipality.name
-    neighbour = exp.neighbour if exp.neighbour != "auto" else DEFAULT_NEIGHBOURS.get(name)
+    neighbour = exp.neighbour if exp.neighbour != "auto" else DEFAULT_NEIGHBOURS.get(name) or _nearest_neighbour(name)
     if neighbour is None:
         raise ConfigError(f"experiment.neighbour: no default neighbour for municipality '{name}'; "
-                          f"set experiment.neighbour=<preset>")
+                          f"set experiment.neighbour=<any of the 98 municipalities>")
     if neighbour == name:
         raise ConfigError(f"experiment.neighbour must differ from the municipality ({name}); "
-                          "choose another preset")
+                          "choose another municipality")
     return neighbour
+
+
+def _nearest_neighbour(name: str) -> str | None:
+    """``auto`` for a municipality without a preset default: the land-border neighbour whose centre
+    lies closest (an island municipality: the nearest municipality), as its command-line option."""
+    if not municipalities.is_municipality(name):
+        return None  # e.g. a municipality configured by hand under a name of its own
+    home = municipalities.lookup(name)
+    candidates = municipalities.neighbours(name) or municipalities.nearest(name, k=1)
+    best = min(candidates, key=lambda m: (municipalities.distance_km(home, m), m.code))
+    return municipality_option(best.cli_name, key="experiment.neighbour")
 
 
 def psa_rng(seed: int, replication: int) -> np.random.Generator:
