@@ -15,13 +15,18 @@ through :mod:`peersim.io`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from peersim.config import load_config
 from peersim.params import PeersimConfig
+from peersim.uncertainty import apply_draw, draw
+from peersim.validation import ConfigError
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,24 @@ def compose_variant(overrides: Sequence[str], variant: Sequence[str] = ()) -> Pe
     params = load_config([*kept, *variant])
     params.experiment = None
     return params
+
+
+def paired_replications(bases: dict[str, PeersimConfig], seed: int, replications: int, psa: bool,
+                        psa_rng: Callable[[int], np.random.Generator], what: str,
+                        ) -> Iterator[tuple[int, dict[str, float], str, PeersimConfig]]:
+    """Replication ``r`` of every variant in ``bases`` (arms, plans), in replication-major order:
+    ``(r, draw, name, config)`` with the seed ``seed + r`` in every variant (common random numbers)
+    and, with ``psa``, one draw of the uncertain parameters per replication (from ``psa_rng(r)``,
+    with the first variant's distributions) applied to each. ``what`` names a variant in the
+    one-line error of a draw that does not validate."""
+    first = next(iter(bases.values()))
+    for r in range(replications):
+        values = draw(first, psa_rng(r)) if psa else {}
+        for name, base in bases.items():
+            try:
+                cfg = apply_draw(base, values) if values else copy.deepcopy(base)
+            except ConfigError as exc:
+                raise ConfigError(f"experiment.psa: replication {r}, {what} {name}: the drawn parameters do "
+                                  f"not validate: {exc}") from None
+            cfg.seed = seed + r
+            yield r, values, name, cfg

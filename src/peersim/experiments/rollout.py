@@ -14,7 +14,6 @@ plan: mean and 90% interval of the key figures, P(the fund recovers its capital 
 
 from __future__ import annotations
 
-import copy
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +23,9 @@ import numpy as np
 import pandas as pd
 
 from peersim.experiments._runner import run_many
-from peersim.experiments.base import Experiment, compose_variant
+from peersim.experiments.base import Experiment, compose_variant, paired_replications
 from peersim.io import begin_result, json_safe, save_figures, write_json, write_tables
 from peersim.params import PeersimConfig
-from peersim.uncertainty import apply_draw, draw
 from peersim.validation import ConfigError, between
 
 NAME = "rollout"
@@ -71,18 +69,9 @@ def build_configs(params: PeersimConfig, overrides: list[str]) -> list[tuple[str
         raise ConfigError("rollout: experiment=rollout runs the plans of experiment.plans; "
                           "drop rollout=<plan> and write experiment.plans=[a,b]")
     bases = {plan: compose_variant(overrides, [f"rollout={plan}"]) for plan in exp.plans}
-    out = []
-    for r in range(exp.replications):
-        values = draw(bases[exp.plans[0]], np.random.default_rng([PSA_STREAM, params.seed, r])) if exp.psa else {}
-        for plan in exp.plans:
-            try:
-                cfg = apply_draw(bases[plan], values) if values else copy.deepcopy(bases[plan])
-            except ConfigError as exc:
-                raise ConfigError(f"experiment.psa: replication {r}, plan {plan}: the drawn parameters do "
-                                  f"not validate: {exc}") from None
-            cfg.seed = params.seed + r
-            out.append((plan, r, cfg))
-    return out
+    return [(plan, r, cfg) for r, _, plan, cfg in paired_replications(
+        bases, params.seed, exp.replications, exp.psa,
+        lambda r: np.random.default_rng([PSA_STREAM, params.seed, r]), "plan")]
 
 
 def replicate(params: PeersimConfig) -> dict[str, Any]:

@@ -9,7 +9,6 @@ the user's municipality's figures (:func:`municipality_figures`) and the whole r
 
 from __future__ import annotations
 
-import copy
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import pandas as pd
 
 from peersim import municipalities
 from peersim.config import municipality_option
+from peersim.experiments.base import paired_replications
 from peersim.experiments.compare.arms import ARMS, DEFAULT_NEIGHBOURS, METRIC_KEYS, NAME, paired
 from peersim.experiments.compare.budget import budget_columns, budget_figures, n_years, yearly_budget, years_range
 from peersim.experiments.compare.outcomes import ACTIVITIES, outcome_figures, outcome_series
@@ -34,7 +34,6 @@ from peersim.experiments.compare.settings import (
     override_list,
 )
 from peersim.params import PeersimConfig
-from peersim.uncertainty import apply_draw, draw
 from peersim.validation import ConfigError, between
 
 # The stream of PSA draws, distinct from every model stream (peersim.streams)
@@ -131,19 +130,13 @@ def build_configs(params: PeersimConfig, overrides: list[str], *, setting: list[
     draws: list[dict[str, float]] = []
     keys: list[tuple[str, int]] = []
     configs: list[PeersimConfig] = []
-    spec_source = bases[arms[0].name]
-    for r in range(exp.replications if replications is None else replications):
-        values = draw(spec_source, psa_rng(params.seed, r)) if exp.psa else {}
-        draws.append(values)
-        for arm in bases:
-            try:
-                cfg = apply_draw(bases[arm], values) if values else copy.deepcopy(bases[arm])
-            except ConfigError as exc:
-                raise ConfigError(f"experiment.psa: replication {r}, arm {arm}: the drawn parameters do "
-                                  f"not validate: {exc}") from None
-            cfg.seed = params.seed + r
-            keys.append((arm, r))
-            configs.append(cfg)
+    n = exp.replications if replications is None else replications
+    for r, values, arm, cfg in paired_replications(bases, params.seed, n, exp.psa,
+                                                   lambda r: psa_rng(params.seed, r), "arm"):
+        if len(draws) == r:
+            draws.append(values)
+        keys.append((arm, r))
+        configs.append(cfg)
     return keys, configs, draws
 
 
