@@ -302,3 +302,19 @@ def test_a_plan_gives_every_municipality_the_values_the_configuration_gives_it()
 
     for name in M.names():
         assert _preset(name) == municipality_preset(name), name
+
+
+def test_the_rollout_experiment_says_per_plan_what_the_fund_risks():
+    """The console headline of experiment=rollout: one line per plan with P(recovered), the peak
+    capital need and the citizens reached, each with its 90% interval."""
+    import pandas as pd
+
+    from peersim.experiments.rollout import headline
+    table = pd.DataFrame([{"plan": "national", "p_recovered_within_years": 0.25,
+                           "rollout_peak_capital_need_dkk_mean": 56.1e6, "rollout_peak_capital_need_dkk_p05": 50e6,
+                           "rollout_peak_capital_need_dkk_p95": 60.25e6, "rollout_citizens_started_mean": 42_700,
+                           "rollout_citizens_started_p05": 41_000, "rollout_citizens_started_p95": 44_000}])
+    params = load_config(["+experiment=rollout", "years=10"])
+    text = headline(table, params, 10)
+    assert text.splitlines()[1] == ("  national: P(fund recovers its capital within 10 years) = 25%; peak capital need "
+                                    "56.1 million DKK (90%: 50.0 to 60.2); citizens started 42,700 (90%: 41,000 to 44,000)")

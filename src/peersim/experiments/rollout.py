@@ -149,7 +149,25 @@ def run_rollout(params: PeersimConfig, overrides: list[str], outdir: Path) -> di
     if params.output.charts:
         save_figures(out, {"chart_rollout_comparison.png": comparison_chart(reps, table, within)})
     write_json(out / "rollout_comparison_summary.json", summary)
+    print(headline(table, params, within), flush=True)
     return summary
+
+
+def headline(table: pd.DataFrame, params: PeersimConfig, within: int) -> str:
+    """What the console says per plan: the fund's chance to recover its capital, its peak capital
+    need and the citizens reached, each with its 90% interval over the replications."""
+    exp = params.experiment
+    lines = [f"experiment=rollout: {params.years} years, {exp.replications} replications per plan"
+             f"{' with parameter uncertainty' if exp.psa else ''}"]
+    for row in table.itertuples(index=False):
+        r = row._asdict()
+        lines.append(
+            f"  {r['plan']}: P(fund recovers its capital within {within} years) = {r['p_recovered_within_years']:.0%}; "
+            f"peak capital need {r['rollout_peak_capital_need_dkk_mean'] / 1e6:,.1f} million DKK "
+            f"(90%: {r['rollout_peak_capital_need_dkk_p05'] / 1e6:,.1f} to {r['rollout_peak_capital_need_dkk_p95'] / 1e6:,.1f}); "
+            f"citizens started {r['rollout_citizens_started_mean']:,.0f} "
+            f"(90%: {r['rollout_citizens_started_p05']:,.0f} to {r['rollout_citizens_started_p95']:,.0f})")
+    return "\n".join(lines)
 
 
 EXPERIMENTS = [Experiment(NAME, RolloutExperiment, run_rollout,
