@@ -121,11 +121,11 @@ def test_the_named_settings_run_from_the_command_line_config():
 def test_the_scale_up_figures_quoted_in_docs_model_md():
     """docs/model.md, "The programme's effect, at the trial's size and at scale": Fredericia, 5 years, seeds 0-9."""
     quoted = {
-        (): {"successes": 36.1, "savings_total_dkk": 5_385_554, "municipal_payments_dkk": 4_022_017,
-             "net_municipal_dkk": 1_239_346, "net_municipal_budget_dkk": -1_102_693, "fund_net_dkk": 226_956},
-        ("recovery=scale_up",): {"successes": 11.9, "savings_total_dkk": 1_747_210, "municipal_payments_dkk": 851_982,
-                                 "net_municipal_dkk": 771_037, "net_municipal_budget_dkk": -169_317,
-                                 "fund_net_dkk": -2_943_079},
+        (): {"successes": 33.3, "savings_total_dkk": 4_362_045, "municipal_payments_dkk": 3_782_138,
+             "net_municipal_dkk": 455_198, "net_municipal_budget_dkk": -1_367_222, "fund_net_dkk": -5_309},
+        ("recovery=scale_up",): {"successes": 10.4, "savings_total_dkk": 1_300_400, "municipal_payments_dkk": 856_396,
+                                 "net_municipal_dkk": 319_295, "net_municipal_budget_dkk": -301_621,
+                                 "fund_net_dkk": -2_931_051},
     }
     for extra, figures in quoted.items():
         rows = [run(["municipality=fredericia", "years=5", f"seed={s}", "output.charts=false", *extra]).summary
