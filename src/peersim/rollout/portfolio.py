@@ -56,6 +56,18 @@ def _scenario_values(params: PeersimConfig, implementation: str) -> dict:
 
 
 @functools.cache
+def _preset_files(folder: Path) -> frozenset[str]:
+    """The names of the municipality presets in ``folder`` (read once a process)."""
+    return frozenset(p.stem for p in folder.glob("*.yaml"))
+
+
+@functools.cache
+def _common_values(folder: Path) -> dict:
+    """The common municipality values, ``folder/_common.yaml`` (read once a process; callers copy it)."""
+    return yaml.safe_load((folder / "_common.yaml").read_text(encoding="utf-8"))
+
+
+@functools.cache
 def _preset(name: str) -> MunicipalityParams:
     """A municipality's parameters (a preset's calibrated values, or the common ones and its own
     population, as :func:`peersim.config.municipality_preset` gives them), read once; callers copy it."""
@@ -64,11 +76,10 @@ def _preset(name: str) -> MunicipalityParams:
     folder = Path(conf_dir()) / "municipality"
     if (folder / f"{name}.yaml").is_file() or not M.is_municipality(name):
         return municipality_preset(name, key="rollout")
-    common = yaml.safe_load((folder / "_common.yaml").read_text(encoding="utf-8"))
     m = M.lookup(name)
-    presets = {p.stem for p in folder.glob("*.yaml")}
-    if presets & {m.cli_name, *m.aliases}:  # another spelling of a preset
+    if _preset_files(folder) & {m.cli_name, *m.aliases}:  # another spelling of a preset
         return municipality_preset(name, key="rollout")
+    common = copy.deepcopy(_common_values(folder))
     common["coordinator_group"] = m.cli_name
     return MunicipalityParams(name=m.cli_name, label=m.name, population=m.population, **common)
 
