@@ -27,8 +27,9 @@ import yaml
 
 from peersim import municipalities as M
 from peersim.course import courses_to_frame
-from peersim.economics import evaluate
 from peersim.economics.discounting import year_of_week
+from peersim.economics.evaluate import cashflow_frame, evaluate_cashflow
+from peersim.economics.tables import TableLike, column
 from peersim.model import PeersimModel
 from peersim.params import MunicipalityParams, PeersimConfig, PlanBuilderParams, RolloutParams
 from peersim.rollout.plan import Group, Plan, build_plan
@@ -115,13 +116,13 @@ def _by_year(weeks: pd.Series, mask: np.ndarray, n_years: int) -> np.ndarray:
     return np.bincount(years[years <= n_years] - 1, minlength=n_years)[:n_years].astype(float)
 
 
-def _flows(cashflow: pd.DataFrame, n_years: int) -> dict[tuple[str, str], np.ndarray]:
-    """Yearly sums (years 1..n_years) of every (party, flow) of a cash-flow table, signed from
-    the party's point of view."""
-    year = cashflow["year"].to_numpy(np.int64)
+def _flows(cashflow: TableLike, n_years: int) -> dict[tuple[str, str], np.ndarray]:
+    """Yearly sums (years 1..n_years) of every (party, flow) of a cash-flow table (a DataFrame or
+    numpy columns), signed from the party's point of view."""
+    year = column(cashflow, "year", np.int64)
     keep = year <= n_years
-    party, flow = cashflow["party"].to_numpy()[keep], cashflow["flow"].to_numpy()[keep]
-    amount, year = cashflow["amount_dkk"].to_numpy(float)[keep], year[keep] - 1
+    party, flow = column(cashflow, "party")[keep], column(cashflow, "flow")[keep]
+    amount, year = column(cashflow, "amount_dkk", float)[keep], year[keep] - 1
     out = {}
     for key in set(zip(party.tolist(), flow.tolist(), strict=True)):
         mask = (party == key[0]) & (flow == key[1])
@@ -153,8 +154,8 @@ def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
         if len(group.members) == 1:
             own_cash = cash
         else:
-            own_cash = _flows(evaluate(ts, cit[own], p.economics, weeks=p.weeks,
-                                       implementation=p.scenario.implementation).cashflow, n)
+            own_cash = _flows(evaluate_cashflow(ts, cit[own], p.economics, weeks=p.weeks,
+                                                implementation=p.scenario.implementation), n)
         payments = -_flow(own_cash, "municipality", "payment", n)
         savings = _flow(own_cash, "municipality", "saving", n)
         m = M.lookup(cli)
@@ -232,8 +233,9 @@ def simulate_group(params: PeersimConfig) -> GroupRun:
     names = [m.name for m in model.municipality_list]
     ts = model.timeseries()
     citizens = model.citizens.to_frame(names)
-    econ = evaluate(ts, citizens, params.economics, weeks=params.weeks, implementation=params.scenario.implementation)
-    return GroupRun(params, ts, citizens, courses_to_frame(model.courses, names), {"cashflow": econ.cashflow})
+    cashflow = evaluate_cashflow(ts, citizens, params.economics, weeks=params.weeks,
+                                 implementation=params.scenario.implementation)
+    return GroupRun(params, ts, citizens, courses_to_frame(model.courses, names), {"cashflow": cashflow_frame(cashflow)})
 
 
 def run_groups(params: PeersimConfig, *, run: Callable | None = None) -> tuple[Plan, pd.DataFrame]:
