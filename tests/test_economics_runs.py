@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from peersim.economics import cumulative_cashflow_chart, evaluate, load_default_params
 from peersim.economics.cashflow import CASHFLOW_COLUMNS
+from peersim.economics.evaluate import cashflow_frame, evaluate_cashflow
 from peersim.vocabulary import ACTIVITIES
 
 matplotlib.use("Agg")
@@ -212,6 +213,18 @@ def test_simulated_mode_uses_the_records_and_expected_mode_ignores_them(params):
                    implementation="local_coordinator").summary
     assert sim["economics_mode"] == "simulated" and exp["economics_mode"] == "expected"
     assert exp["n_citizens_started"] == 240 and sim["n_citizens_started"] != 240
+
+
+@pytest.mark.parametrize("mode", ["simulated", "expected"])
+@pytest.mark.parametrize("implementation", ["local_coordinator", "partnership"])
+def test_the_cashflow_alone_is_evaluate_s_cashflow_exactly(mode, implementation):
+    """``evaluate_cashflow`` (what a roll-out plan reads) gives the very numbers of ``evaluate``'s table."""
+    ts, citizens = fabricate()
+    p = load_default_params({"mode": mode})
+    full = evaluate(ts, citizens, p, weeks=WEEKS, implementation=implementation).cashflow
+    alone = evaluate_cashflow(ts, citizens, p, weeks=WEEKS, implementation=implementation)
+    assert list(alone) == list(CASHFLOW_COLUMNS) and len(full) > 0
+    pd.testing.assert_frame_equal(cashflow_frame(alone), full, check_exact=True)
 
 
 # -- input checks ---------------------------------------------------------------------------------

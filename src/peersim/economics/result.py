@@ -58,15 +58,29 @@ def assemble(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, impl
     costs = cost_table(ts, params, implementation)
     som = som_table(outcomes.successes, params)
     pay = payments(outcomes, params, implementation)
-    cashflow = cashflow_table(
-        costs, calendar_table(outcomes.successes, params), pay.paid_table,
-        fund_finances=params.implementation(implementation).fund_finances_programme,
-        targets=list(params.contract.targets), discount_rate=params.discount,
-        horizon_years=max(run_years, params.resolve_horizon(run_years)))
+    cashflow = _cashflow(costs, outcomes, pay, params, implementation=implementation, run_years=run_years)
     summary = _summary(costs, som, pay, cashflow, outcomes, params, implementation=implementation, mode=mode,
                        run_years=run_years)
     return EconomicsResult(summary, frame(cashflow, CASHFLOW_COLUMNS), frame(costs, COST_COLUMNS),
                            frame(som, SOM_COLUMNS), pay.earned, _by_municipality(outcomes, som, pay))
+
+
+def _cashflow(costs: Table, outcomes: Outcomes, pay: Payments, params: EconomicsParams, *, implementation: str,
+              run_years: int) -> Table:
+    return cashflow_table(
+        costs, calendar_table(outcomes.successes, params), pay.paid_table,
+        fund_finances=params.implementation(implementation).fund_finances_programme,
+        targets=list(params.contract.targets), discount_rate=params.discount,
+        horizon_years=max(run_years, params.resolve_horizon(run_years)))
+
+
+def assemble_cashflow(ts: TableLike, outcomes: Outcomes, params: EconomicsParams, *, implementation: str,
+                      run_years: int) -> Table:
+    """The cash-flow table of :func:`assemble` alone (numpy columns, the same values): for callers that
+    read nothing else, without building the other tables, the summary and the DataFrames."""
+    costs = cost_table(ts, params, implementation)
+    pay = payments(outcomes, params, implementation)
+    return _cashflow(costs, outcomes, pay, params, implementation=implementation, run_years=run_years)
 
 
 def _per(amount: float, count: float) -> float | None:

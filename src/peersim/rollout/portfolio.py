@@ -27,8 +27,9 @@ import yaml
 
 from peersim import municipalities as M
 from peersim.course import courses_to_frame
-from peersim.economics import evaluate
 from peersim.economics.discounting import year_of_week
+from peersim.economics.evaluate import cashflow_frame, evaluate_cashflow
+from peersim.economics.tables import TableLike, column
 from peersim.model import PeersimModel
 from peersim.params import MunicipalityParams, PeersimConfig, PlanBuilderParams, RolloutParams
 from peersim.rollout.plan import Group, Plan, build_plan
@@ -56,6 +57,18 @@ def _scenario_values(params: PeersimConfig, implementation: str) -> dict:
 
 
 @functools.cache
+def _preset_files(folder: Path) -> frozenset[str]:
+    """The names of the municipality presets in ``folder`` (read once a process)."""
+    return frozenset(p.stem for p in folder.glob("*.yaml"))
+
+
+@functools.cache
+def _common_values(folder: Path) -> dict:
+    """The common municipality values, ``folder/_common.yaml`` (read once a process; callers copy it)."""
+    return yaml.safe_load((folder / "_common.yaml").read_text(encoding="utf-8"))
+
+
+@functools.cache
 def _preset(name: str) -> MunicipalityParams:
     """A municipality's parameters (a preset's calibrated values, or the common ones and its own
     population, as :func:`peersim.config.municipality_preset` gives them), read once; callers copy it."""
@@ -64,11 +77,10 @@ def _preset(name: str) -> MunicipalityParams:
     folder = Path(conf_dir()) / "municipality"
     if (folder / f"{name}.yaml").is_file() or not M.is_municipality(name):
         return municipality_preset(name, key="rollout")
-    common = yaml.safe_load((folder / "_common.yaml").read_text(encoding="utf-8"))
     m = M.lookup(name)
-    presets = {p.stem for p in folder.glob("*.yaml")}
-    if presets & {m.cli_name, *m.aliases}:  # another spelling of a preset
+    if _preset_files(folder) & {m.cli_name, *m.aliases}:  # another spelling of a preset
         return municipality_preset(name, key="rollout")
+    common = copy.deepcopy(_common_values(folder))
     common["coordinator_group"] = m.cli_name
     return MunicipalityParams(name=m.cli_name, label=m.name, population=m.population, **common)
 
@@ -104,13 +116,13 @@ def _by_year(weeks: pd.Series, mask: np.ndarray, n_years: int) -> np.ndarray:
     return np.bincount(years[years <= n_years] - 1, minlength=n_years)[:n_years].astype(float)
 
 
-def _flows(cashflow: pd.DataFrame, n_years: int) -> dict[tuple[str, str], np.ndarray]:
-    """Yearly sums (years 1..n_years) of every (party, flow) of a cash-flow table, signed from
-    the party's point of view."""
-    year = cashflow["year"].to_numpy(np.int64)
+def _flows(cashflow: TableLike, n_years: int) -> dict[tuple[str, str], np.ndarray]:
+    """Yearly sums (years 1..n_years) of every (party, flow) of a cash-flow table (a DataFrame or
+    numpy columns), signed from the party's point of view."""
+    year = column(cashflow, "year", np.int64)
     keep = year <= n_years
-    party, flow = cashflow["party"].to_numpy()[keep], cashflow["flow"].to_numpy()[keep]
-    amount, year = cashflow["amount_dkk"].to_numpy(float)[keep], year[keep] - 1
+    party, flow = column(cashflow, "party")[keep], column(cashflow, "flow")[keep]
+    amount, year = column(cashflow, "amount_dkk", float)[keep], year[keep] - 1
     out = {}
     for key in set(zip(party.tolist(), flow.tolist(), strict=True)):
         mask = (party == key[0]) & (flow == key[1])
@@ -142,8 +154,8 @@ def group_rows(result, group: Group, plan: Plan) -> pd.DataFrame:
         if len(group.members) == 1:
             own_cash = cash
         else:
-            own_cash = _flows(evaluate(ts, cit[own], p.economics, weeks=p.weeks,
-                                       implementation=p.scenario.implementation).cashflow, n)
+            own_cash = _flows(evaluate_cashflow(ts, cit[own], p.economics, weeks=p.weeks,
+                                                implementation=p.scenario.implementation), n)
         payments = -_flow(own_cash, "municipality", "payment", n)
         savings = _flow(own_cash, "municipality", "saving", n)
         m = M.lookup(cli)
@@ -221,8 +233,9 @@ def simulate_group(params: PeersimConfig) -> GroupRun:
     names = [m.name for m in model.municipality_list]
     ts = model.timeseries()
     citizens = model.citizens.to_frame(names)
-    econ = evaluate(ts, citizens, params.economics, weeks=params.weeks, implementation=params.scenario.implementation)
-    return GroupRun(params, ts, citizens, courses_to_frame(model.courses, names), {"cashflow": econ.cashflow})
+    cashflow = evaluate_cashflow(ts, citizens, params.economics, weeks=params.weeks,
+                                 implementation=params.scenario.implementation)
+    return GroupRun(params, ts, citizens, courses_to_frame(model.courses, names), {"cashflow": cashflow_frame(cashflow)})
 
 
 def run_groups(params: PeersimConfig, *, run: Callable | None = None) -> tuple[Plan, pd.DataFrame]:
